@@ -1,0 +1,62 @@
+use leptos::prelude::*;
+
+use crate::domain::BrandView;
+use crate::error::AppError;
+
+#[server(endpoint = "brands/list")]
+pub async fn list_brands() -> Result<Vec<BrandView>, AppError> {
+    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    Ok(crate::server::brands::list(state.db.pool(), &viewer.org_id).await?)
+}
+
+#[server(endpoint = "brands/get")]
+pub async fn get_brand(id: String) -> Result<BrandView, AppError> {
+    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    crate::server::brands::get(state.db.pool(), &viewer.org_id, &id)
+        .await?
+        .ok_or_else(|| AppError::not_found("brand"))
+}
+
+#[cfg(feature = "ssr")]
+fn duplicate_name() -> AppError {
+    AppError::conflict("name", "Your organization already has a brand with this name. Choose another name.")
+}
+
+#[server(endpoint = "brands/create")]
+pub async fn create_brand(name: String) -> Result<BrandView, AppError> {
+    use crate::domain::BrandName;
+    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let name = BrandName::parse(&name)?;
+    match crate::server::brands::create(state.db.pool(), &viewer.org_id, &name).await {
+        Ok(b) => {
+            tracing::info!(org_id = %viewer.org_id, brand_id = %b.id, "brand created");
+            Ok(b)
+        }
+        Err(e) if e.is_unique_violation() => Err(duplicate_name()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[server(endpoint = "brands/rename")]
+pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
+    use crate::domain::BrandName;
+    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let name = BrandName::parse(&name)?;
+    match crate::server::brands::rename(state.db.pool(), &viewer.org_id, &id, &name).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AppError::not_found("brand")),
+        Err(e) if e.is_unique_violation() => Err(duplicate_name()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[server(endpoint = "brands/delete")]
+pub async fn delete_brand(id: String) -> Result<(), AppError> {
+    let (state, viewer) = crate::server::auth::require_manager().await?;
+    if !crate::server::brands::delete(state.db.pool(), &viewer.org_id, &id).await? {
+        return Err(AppError::not_found("brand"));
+    }
+    tracing::info!(org_id = %viewer.org_id, brand_id = %id, "brand deleted");
+    leptos_axum::redirect("/brands");
+    Ok(())
+}

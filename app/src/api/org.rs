@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+
+use crate::domain::OrgSettings;
+use crate::error::AppError;
+
+#[server(endpoint = "org/settings")]
+pub async fn get_org_settings() -> Result<OrgSettings, AppError> {
+    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    crate::server::orgs::settings(state.db.pool(), &viewer.org_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))
+}
+
+#[server(endpoint = "org/rename")]
+pub async fn rename_org(org_name: String) -> Result<(), AppError> {
+    use crate::domain::OrgName;
+    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let name = OrgName::parse(&org_name)?;
+    crate::server::orgs::rename(state.db.pool(), &viewer.org_id, &name).await?;
+    Ok(())
+}

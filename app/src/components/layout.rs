@@ -1,0 +1,92 @@
+//! The signed-in dashboard's frame: navigation, who is signed in, and sign-out.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+use crate::api::auth::{Logout, get_viewer};
+use crate::domain::Viewer;
+use crate::error::AppError;
+
+/// The signed-in user, loaded once by the layout and read by every dashboard page.
+#[derive(Clone, Copy)]
+pub struct CurrentViewer(pub Resource<Result<Option<Viewer>, AppError>>);
+
+/// Percent-encodes a path for a query value (`/brands/x` → `%2Fbrands%2Fx`).
+pub fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+pub fn DashboardLayout() -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    provide_context(CurrentViewer(viewer));
+    let location = use_location();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <Suspense fallback=|| view! { <div class="loading" aria-busy="true"></div> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Some(v)) => view! {
+                        <TopBar viewer=v/>
+                        <main id="main" class="page">
+                            <Outlet/>
+                        </main>
+                    }.into_any(),
+                    Ok(None) => {
+                        let here = location.pathname.get_untracked();
+                        let path = if here == "/" { "/login".to_owned() } else { format!("/login?next={}", encode_query_value(&here)) };
+                        view! { <Redirect path=path/> }.into_any()
+                    }
+                    Err(e) => view! {
+                        <main id="main" class="page">
+                            <div class="banner banner-error" role="alert">{e.to_string()}</div>
+                        </main>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TopBar(viewer: Viewer) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <div class="topbar-inner">
+                <a class="logo" href="/brands" aria-label="Perch home">
+                    <img src="/favicon.svg" alt="" width="28" height="28"/>
+                    <span>"Perch"</span>
+                </a>
+                <nav aria-label="Main">
+                    <A href="/brands">"Brands"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="whoami">
+                    <span class="org" title="Organization">{viewer.org_name}</span>
+                    <span class="email">{viewer.email}</span>
+                    <ActionForm action=logout>
+                        <button type="submit" class="btn btn-ghost">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </div>
+        </header>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_paths_for_the_next_parameter() {
+        assert_eq!(super::encode_query_value("/brands/brd_1"), "%2Fbrands%2Fbrd_1");
+        assert_eq!(super::encode_query_value("/a b?c=d&e"), "%2Fa%20b%3Fc%3Dd%26e");
+    }
+}

@@ -1,0 +1,19 @@
+//! Domain types: input becomes one of these at the edge, or it is refused with a message that
+//! says what to fix. Everything past the edge can rely on the invariants documented on each type.
+
+mod email;
+mod names;
+mod password;
+mod role;
+mod views;
+
+pub use email::Email;
+pub use names::{BrandName, OrgName};
+pub use password::Password;
+pub use role::Role;
+pub use views::*;
+
+/// Characters a user cannot see or mean in a name: control characters and the like.
+pub(crate) fn has_invisible_chars(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{FEFF}'))
+}

@@ -1,0 +1,169 @@
+//! The one error type that crosses the wire.
+//!
+//! Server functions return `Result<T, AppError>`; the JSON API wraps the same value as
+//! `{"error": {"code", "message"}}`. A user only ever sees `message`, written to say what to do.
+//! Internal details stay in the server log, tied to the `correlation_id` shown to the user.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use std::fmt;
+
+/// What kind of failure this is. Each code maps to exactly one HTTP status ([`ErrorCode::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The input was understood but is not acceptable; `field` names the culprit.
+    Validation,
+    /// The request itself was malformed (missing fields, wrong encoding).
+    BadRequest,
+    /// No signed-in session.
+    Unauthenticated,
+    /// Signed in, but this role may not do this.
+    Forbidden,
+    /// A state-changing request from another site.
+    CrossSite,
+    /// A dashboard-only route reached with an API key.
+    DashboardOnly,
+    /// Nothing with this id in the caller's organization.
+    NotFound,
+    /// The request conflicts with what exists (a duplicate name, say).
+    Conflict,
+    /// Too many attempts; try again later.
+    Throttled,
+    /// Sign-up is closed on this instance.
+    SignupClosed,
+    /// The request body is larger than Perch accepts.
+    PayloadTooLarge,
+    /// Something failed on our side; the message carries a correlation id.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::Validation => 422,
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden | ErrorCode::CrossSite | ErrorCode::DashboardOnly => 403,
+            ErrorCode::SignupClosed => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Throttled => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// An error a user can act on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The form field the message is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Set on internal errors: the id under which the details were logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None, correlation_id: None }
+    }
+
+    /// A validation failure about one form field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self { field: Some(field.to_owned()), ..Self::new(ErrorCode::Validation, message) }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("No such {what} in your organization."))
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "Your session has ended. Sign in again to continue.")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        Self { field: Some(field.to_owned()), ..Self::new(ErrorCode::Conflict, message) }
+    }
+
+    /// The message for `field`, if this error is about it.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        (self.field.as_deref() == Some(field)).then(|| self.message.clone())
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(id) = &self.correlation_id {
+            write!(f, " (reference {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The browser sent something the server function could not decode: a hand-made
+            // or truncated request, never a normal form post.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => AppError::new(
+                ErrorCode::BadRequest,
+                "The request was incomplete or malformed. Reload the page and try again.",
+            ),
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::new(
+                ErrorCode::Internal,
+                "Perch could not be reached. Check your connection and try again.",
+            ),
+            ServerFnErrorErr::UnsupportedRequestMethod(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::new(ErrorCode::BadRequest, "The request was incomplete. Reload the page and try again.")
+            }
+            _ => AppError::new(ErrorCode::Internal, "Something went wrong on our side. Try again."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_to_the_documented_shape() {
+        let e = AppError::invalid("name", "Enter a name.");
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json, serde_json::json!({"code": "validation", "message": "Enter a name.", "field": "name"}));
+    }
+
+    #[test]
+    fn display_includes_the_correlation_id_for_support() {
+        let mut e = AppError::new(ErrorCode::Internal, "Something went wrong.");
+        e.correlation_id = Some("abc123".into());
+        assert_eq!(e.to_string(), "Something went wrong. (reference abc123)");
+    }
+
+    #[test]
+    fn every_code_has_a_client_or_server_error_status() {
+        for code in [
+            ErrorCode::Validation, ErrorCode::BadRequest, ErrorCode::Unauthenticated, ErrorCode::Forbidden,
+            ErrorCode::CrossSite, ErrorCode::DashboardOnly, ErrorCode::NotFound, ErrorCode::Conflict,
+            ErrorCode::Throttled, ErrorCode::SignupClosed, ErrorCode::PayloadTooLarge,
+        ] {
+            assert!((400..500).contains(&code.status()), "{code:?}");
+        }
+        assert_eq!(ErrorCode::Internal.status(), 500);
+    }
+}

@@ -1,0 +1,17 @@
+//! One file per page.
+
+mod brand;
+mod brands;
+mod home;
+mod login;
+mod not_found;
+mod settings;
+mod signup;
+
+pub use brand::BrandPage;
+pub use brands::BrandsPage;
+pub use home::HomeRedirect;
+pub use login::LoginPage;
+pub use not_found::NotFound;
+pub use settings::SettingsPage;
+pub use signup::SignupPage;

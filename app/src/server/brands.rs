@@ -1,0 +1,87 @@
+//! Brands: an organization's clients (an agency's brands). Every query is scoped by `org_id`,
+//! so an id from another organization behaves exactly like an id that does not exist.
+
+use sqlx::AnyPool;
+
+use super::error::ServerError;
+use super::ids::new_id;
+use super::now;
+use crate::domain::{BrandName, BrandView};
+
+#[derive(sqlx::FromRow)]
+struct BrandRow {
+    id: String,
+    name: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<BrandRow> for BrandView {
+    fn from(r: BrandRow) -> Self {
+        BrandView { id: r.id, name: r.name, created_at: r.created_at, updated_at: r.updated_at }
+    }
+}
+
+pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<BrandView>, ServerError> {
+    let rows: Vec<BrandRow> = sqlx::query_as(
+        "select id, name, created_at, updated_at from brands where org_id = $1 order by name_key, id",
+    )
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn get(pool: &AnyPool, org_id: &str, id: &str) -> Result<Option<BrandView>, ServerError> {
+    let row: Option<BrandRow> = sqlx::query_as(
+        "select id, name, created_at, updated_at from brands where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Creates a brand. A name already used in the organization (ignoring case) is a unique
+/// violation, which the caller turns into a message.
+pub async fn create(pool: &AnyPool, org_id: &str, name: &BrandName) -> Result<BrandView, ServerError> {
+    let t = now();
+    let id = new_id("brd");
+    sqlx::query(
+        "insert into brands (id, org_id, name, name_key, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(&id)
+    .bind(org_id)
+    .bind(name.as_str())
+    .bind(name.key())
+    .bind(t)
+    .execute(pool)
+    .await?;
+    Ok(BrandView { id, name: name.as_str().to_owned(), created_at: t, updated_at: t })
+}
+
+/// Renames a brand; `Ok(false)` when there is no such brand in the organization.
+pub async fn rename(pool: &AnyPool, org_id: &str, id: &str, name: &BrandName) -> Result<bool, ServerError> {
+    let done = sqlx::query(
+        "update brands set name = $1, name_key = $2, updated_at = $3 where org_id = $4 and id = $5",
+    )
+    .bind(name.as_str())
+    .bind(name.key())
+    .bind(now())
+    .bind(org_id)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a brand; `Ok(false)` when there is no such brand in the organization.
+pub async fn delete(pool: &AnyPool, org_id: &str, id: &str) -> Result<bool, ServerError> {
+    let done = sqlx::query("delete from brands where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

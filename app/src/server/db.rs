@@ -1,0 +1,138 @@
+//! One database handle for SQLite and PostgreSQL.
+//!
+//! The logic runs on one code path: every query goes through an [`AnyPool`] with `$1`-style
+//! placeholders, which both backends accept, and portable SQL (timestamps are Unix seconds in
+//! `bigint`, ids are `text`). Migrations and the session store use a typed pool, because the
+//! migration files differ per backend in their DDL and tower-sessions' sqlx store is typed.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AnyPool, Executor, PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::error::ServerError;
+use super::sessions::SessionStore;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Which backend a `PERCH_DATABASE_URL` selects, or `None` for an unsupported scheme.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Typed {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The application's database: cheap to clone, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    typed: Typed,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file (and turning on WAL) on first use.
+    pub async fn connect(url: &str) -> Result<Self, ServerError> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)
+            .ok_or_else(|| ServerError::Other("unsupported database URL scheme".into()))?;
+        let (typed, max) = match backend {
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+                (Typed::Sqlite(pool), 8)
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(opts)
+                    .await?;
+                (Typed::Postgres(pool), 16)
+            }
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Per-connection settings; WAL itself is persistent and was set above.
+                        conn.execute("pragma foreign_keys = on; pragma busy_timeout = 10000; pragma synchronous = normal;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Self { pool, typed, backend })
+    }
+
+    /// Applies the migrations in `migrations/<backend>/` and creates the session table.
+    pub async fn migrate(&self) -> Result<(), ServerError> {
+        match &self.typed {
+            Typed::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Typed::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        self.session_store().migrate().await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The tower-sessions store living in this same database, so instances share sessions.
+    pub fn session_store(&self) -> SessionStore {
+        match &self.typed {
+            Typed::Sqlite(p) => SessionStore::sqlite(p.clone()),
+            Typed::Postgres(p) => SessionStore::postgres(p.clone()),
+        }
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub async fn ping(&self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), sqlx::query("select 1").execute(&self.pool))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+        match &self.typed {
+            Typed::Sqlite(p) => p.close().await,
+            Typed::Postgres(p) => p.close().await,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Server-side failures, and the one place they become what a user sees.
+
+use crate::error::{AppError, ErrorCode};
+
+/// Failures below the server functions. Converting one into an [`AppError`] logs the details
+/// under a fresh correlation id and keeps them out of the response (security.md B.12).
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("session store: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error("password hashing: {0}")]
+    Hashing(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ServerError {
+    /// Whether this is a unique-constraint violation (a duplicate the user can fix).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, ServerError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// A short random id that ties a user's error message to the log line with the details.
+pub fn correlation_id() -> String {
+    let v: u64 = rand::random();
+    format!("{:012x}", v & 0xffff_ffff_ffff)
+}
+
+impl From<ServerError> for AppError {
+    fn from(err: ServerError) -> Self {
+        let id = correlation_id();
+        tracing::error!(correlation_id = %id, error = %err, "internal error");
+        AppError {
+            code: ErrorCode::Internal,
+            message: "Something went wrong on our side; nothing was changed. Try again, and if it keeps happening, give the reference to your administrator.".into(),
+            field: None,
+            correlation_id: Some(id),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        ServerError::from(err).into()
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        ServerError::from(err).into()
+    }
+}

@@ -1,0 +1,143 @@
+//! Cross-cutting HTTP behaviour: the cross-site wall, security headers, and the status codes of
+//! server function errors.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+use app::error::{AppError, ErrorCode};
+use app::server::AppConfig;
+
+/// `{"error": {...}}`, the JSON error shape of every Perch endpoint.
+pub fn error_response(err: &AppError) -> Response {
+    let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(serde_json::json!({ "error": err }))).into_response()
+}
+
+/// Refuses state-changing requests that a browser made on behalf of another site
+/// (security.md D.22). Browsers send `Sec-Fetch-Site` and `Origin` on such requests and page
+/// scripts cannot forge them; clients that send neither (curl, API clients) are not browsers and
+/// carry no ambient cookie risk.
+pub async fn refuse_cross_site(State(config): State<Arc<AppConfig>>, req: Request, next: Next) -> Response {
+    if !is_safe_method(req.method()) {
+        if let Some(reason) = cross_site_reason(req.headers(), &config.public_origin) {
+            tracing::warn!(method = %req.method(), path = %req.uri().path(), reason, "cross-site request refused");
+            return error_response(&AppError::new(
+                ErrorCode::CrossSite,
+                format!(
+                    "This request came from another site and was refused. Use Perch at {} directly.",
+                    config.public_url
+                ),
+            ));
+        }
+    }
+    next.run(req).await
+}
+
+fn is_safe_method(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Why a request counts as cross-site, or `None` if it does not.
+pub fn cross_site_reason(headers: &HeaderMap, public_origin: &str) -> Option<&'static str> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `none` is a user-initiated navigation (typed URL, bookmark); `same-site` is a sibling
+        // subdomain, which is still another application.
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return Some("sec-fetch-site");
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.as_bytes() != public_origin.as_bytes() {
+            return Some("origin");
+        }
+    }
+    None
+}
+
+/// Security headers on every response (security.md D.23). HTML pages carry their own
+/// Content-Security-Policy with the nonce of their hydration script; everything else gets one
+/// that allows nothing.
+pub async fn security_headers(State(config): State<Arc<AppConfig>>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // `same-origin`, not `no-referrer`: forms posted without JavaScript are redirected back to
+    // their page through the Referer.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+        );
+    }
+    // Pages and API answers carry account data: never store them. Assets set their own policy.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if config.https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    res
+}
+
+/// Server functions answer every error with 500; this gives each its real status from the one
+/// mapping in [`ErrorCode::status`], so API clients and tests see 401, 404, 422... Form posts
+/// without JavaScript are redirects and pass through untouched.
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.code.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    const ORIGIN: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn same_origin_and_non_browser_requests_pass() {
+        assert_eq!(cross_site_reason(&headers(&[]), ORIGIN), None);
+        assert_eq!(cross_site_reason(&headers(&[("origin", ORIGIN), ("sec-fetch-site", "same-origin")]), ORIGIN), None);
+    }
+
+    #[test]
+    fn foreign_or_opaque_origins_are_cross_site() {
+        assert!(cross_site_reason(&headers(&[("origin", "https://evil.example")]), ORIGIN).is_some());
+        assert!(cross_site_reason(&headers(&[("origin", "null")]), ORIGIN).is_some());
+        assert!(cross_site_reason(&headers(&[("sec-fetch-site", "cross-site")]), ORIGIN).is_some());
+        assert!(cross_site_reason(&headers(&[("sec-fetch-site", "same-site")]), ORIGIN).is_some());
+        // A look-alike origin is not the origin.
+        assert!(cross_site_reason(&headers(&[("origin", "http://127.0.0.1:30000")]), ORIGIN).is_some());
+    }
+}
