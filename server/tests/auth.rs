@@ -203,6 +203,8 @@ async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {
     assert!(set.contains("SameSite=Lax"), "{set}");
     assert!(set.contains("Path=/"), "{set}");
     assert!(!set.contains("Domain="), "{set}");
+    // The idle timeout (PERCH_SESSION_IDLE_MINUTES, default 480) is the cookie's and the record's lifetime.
+    assert!(set.contains("Max-Age=28800"), "{set}");
 }
 
 async fn https_public_url_makes_the_cookie_secure_and_host_prefixed(b: Backend) {

@@ -118,3 +118,57 @@ pub async fn user_id(session: &Session, config: &AppConfig) -> Result<Option<Str
     }
     Ok(Some(uid))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn config(max: Duration) -> AppConfig {
+        AppConfig {
+            public_url: "http://127.0.0.1:3000".into(),
+            public_origin: "http://127.0.0.1:3000".into(),
+            https: false,
+            signup_open: true,
+            session_idle: Duration::from_secs(3600),
+            session_max: max,
+        }
+    }
+
+    async fn session() -> Session {
+        // One connection: every connection to `sqlite::memory:` is a database of its own.
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let store = SessionStore::sqlite(pool);
+        store.migrate().await.unwrap();
+        Session::new(None, Arc::new(store), None)
+    }
+
+    #[tokio::test]
+    async fn a_session_past_its_absolute_lifetime_is_signed_out() {
+        // security.md D.20: activity does not extend a session beyond its absolute lifetime.
+        let s = session().await;
+        let cfg = config(Duration::from_secs(3600));
+        sign_in(&s, "usr_1").await.unwrap();
+        assert_eq!(user_id(&s, &cfg).await.unwrap().as_deref(), Some("usr_1"));
+        s.insert(SIGNED_IN_AT, now() - 3599).await.unwrap();
+        s.insert(SEEN_AT, now()).await.unwrap();
+        assert_eq!(user_id(&s, &cfg).await.unwrap().as_deref(), Some("usr_1"), "still within the lifetime");
+        s.insert(SIGNED_IN_AT, now() - 3601).await.unwrap();
+        assert_eq!(user_id(&s, &cfg).await.unwrap(), None);
+        assert!(s.is_empty().await, "the ended session is flushed, not just ignored");
+    }
+
+    #[tokio::test]
+    async fn activity_is_recorded_at_most_once_a_minute() {
+        let s = session().await;
+        let cfg = config(Duration::from_secs(3600));
+        sign_in(&s, "usr_1").await.unwrap();
+        s.insert(SEEN_AT, now() - 30).await.unwrap();
+        user_id(&s, &cfg).await.unwrap();
+        assert_eq!(s.get::<i64>(SEEN_AT).await.unwrap(), Some(now() - 30), "no write within the minute");
+        s.insert(SEEN_AT, now() - 120).await.unwrap();
+        user_id(&s, &cfg).await.unwrap();
+        assert!(s.get::<i64>(SEEN_AT).await.unwrap().unwrap() >= now() - 1, "touched after a minute");
+    }
+}

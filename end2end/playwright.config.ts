@@ -1,0 +1,58 @@
+import { defineConfig } from '@playwright/test';
+
+// The server under test is the release binary, copied alone into an empty directory by
+// scripts/test.sh (PERCH_E2E_DIR), so these tests also prove the single-binary promise.
+const dir = process.env.PERCH_E2E_DIR;
+if (!dir) {
+  throw new Error('PERCH_E2E_DIR is not set: run the end-to-end tests through scripts/test.sh');
+}
+const port = process.env.PERCH_E2E_PORT ?? '3180';
+export const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  outputDir: './test-results',
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      // Without the networking flags Chromium floods the closed network with connection attempts.
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [
+    { name: 'js', use: { javaScriptEnabled: true } },
+    { name: 'nojs', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: './perch serve',
+    cwd: dir,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      PERCH_LISTEN: `127.0.0.1:${port}`,
+      PERCH_PUBLIC_URL: baseURL,
+      PERCH_DATA_DIR: `${dir}/data`,
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+    },
+  },
+});

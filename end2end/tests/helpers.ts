@@ -1,0 +1,61 @@
+import { expect, type Page, type TestInfo } from '@playwright/test';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A unique email per test and project, so tests can share one server. */
+export function uniqueEmail(testInfo: TestInfo, who = 'user'): string {
+  const rand = Math.random().toString(36).slice(2, 8);
+  return `${who}-${testInfo.project.name}-${rand}@example.com`;
+}
+
+export function jsEnabled(testInfo: TestInfo): boolean {
+  return testInfo.project.name === 'js';
+}
+
+/**
+ * Fails the test on any console error: a CSP violation or a hydration panic shows up there.
+ */
+export function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return errors;
+}
+
+/** Navigates and, with JavaScript on, waits until the page has hydrated. */
+export async function visit(page: Page, testInfo: TestInfo, path: string) {
+  await page.goto(path);
+  await settled(page, testInfo);
+}
+
+export async function settled(page: Page, testInfo: TestInfo) {
+  if (jsEnabled(testInfo)) {
+    await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+  }
+}
+
+export async function signUp(page: Page, testInfo: TestInfo, org: string, email: string) {
+  await visit(page, testInfo, '/signup');
+  await page.getByLabel('Organization name').fill(org);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page).toHaveURL(/\/brands$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Brands' })).toBeVisible();
+  await settled(page, testInfo);
+}
+
+export async function logIn(page: Page, testInfo: TestInfo, email: string, password = PASSWORD) {
+  await visit(page, testInfo, '/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function logOut(page: Page, testInfo: TestInfo) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await settled(page, testInfo);
+}

@@ -1,0 +1,49 @@
+// Takes screenshots of every page as a user sees them, at laptop and phone widths.
+//   node tools/screenshots.mjs http://127.0.0.1:3000 /tmp/shots
+// Signs up a throwaway organization on the instance it is pointed at.
+import { chromium } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:3000';
+const out = process.argv[3] ?? '/tmp/perch-shots';
+mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+
+for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const shot = async (name) => page.screenshot({ path: `${out}/${label}-${name}.png`, fullPage: true });
+  const hydrated = () => page.waitForSelector('body[data-hydrated]', { timeout: 10000 }).catch(() => {});
+
+  await page.goto(`${base}/signup`); await hydrated(); await shot('signup');
+  await page.getByLabel('Organization name').fill('Northwind Agency');
+  await page.getByLabel('Email').fill(`tour-${label}-${Date.now()}@example.com`);
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL(/\/brands$/); await hydrated(); await shot('brands-empty');
+  for (const name of ['Blue Bottle Coffee', 'Acme Outdoor', 'Acme outdoor']) {
+    await page.getByLabel('Brand name').fill(name);
+    await page.getByRole('button', { name: 'Add brand' }).click();
+    await page.waitForTimeout(400);
+  }
+  await shot('brands');
+  await page.getByRole('link', { name: 'Blue Bottle Coffee' }).click();
+  await page.waitForURL(/\/brands\/brd_/); await hydrated(); await shot('brand');
+  await page.getByRole('link', { name: 'Delete brand…' }).click(); await page.waitForTimeout(300); await shot('brand-delete');
+  await page.goto(`${base}/settings`); await hydrated(); await shot('settings');
+  await page.goto(`${base}/brands/brd_doesnotexist`); await shot('not-found');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login/); await hydrated();
+  await page.getByLabel('Email').fill('nobody@example.com');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click(); await page.waitForTimeout(600); await shot('login-error');
+  if (errors.length) console.log(`${label} console errors:\n  ${errors.join('\n  ')}`);
+  await page.close();
+}
+await browser.close();
+console.log(`screenshots in ${out}`);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration (each database test on SQLite and on PostgreSQL), then
+# the end-to-end suite in Chromium, with JavaScript on and off, against the release binary
+# copied alone into an empty directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+started=$(date +%s)
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "tools"
+./scripts/install-tools.sh
+
+step "PostgreSQL at 127.0.0.1:5432"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+mkdir -p target
+cargo test -p app -p server --features app/ssr 2>&1 | tee target/cargo-test.log
+rust_passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
+
+step "release binary"
+./scripts/build-release.sh
+
+step "end-to-end tests (Chromium, JavaScript on and off)"
+e2e_dir=$(mktemp -d -t perch-e2e-XXXXXX)
+trap 'rm -rf "$e2e_dir"' EXIT
+cp target/release/perch "$e2e_dir/"
+(cd end2end && PERCH_E2E_DIR="$e2e_dir" npx playwright test 2>&1) | tee target/e2e.log
+e2e_passed=$(grep -Eo '^ *[0-9]+ passed' target/e2e.log | awk '{s+=$1} END {print s+0}')
+
+step "summary"
+echo "Rust tests: $rust_passed passed; end-to-end: $e2e_passed passed; $(( $(date +%s) - started )) s in all"
+echo "tests: $((rust_passed + e2e_passed)) passed, 0 failed"
