@@ -135,6 +135,18 @@ async fn repeated_failures_are_throttled_then_released(b: Backend) {
     assert_eq!(left, 0);
 }
 
+/// Who a bare `Cookie` header signs in as (`null` for nobody), from a client with no cookie jar.
+async fn viewer_with_cookie(app: &TestApp, cookie: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/viewer", app.base))
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    r.text().await.unwrap()
+}
+
 fn session_cookie(r: &common::Reply) -> String {
     let set = r.header("set-cookie");
     set.split(';').next().unwrap_or_default().to_owned()
@@ -152,14 +164,7 @@ async fn login_issues_a_new_session_id_and_the_old_one_dies(b: Backend) {
     let second_cookie = session_cookie(&second);
     assert_ne!(first_cookie, second_cookie, "a sign-in must issue a new id");
     // The earlier id no longer signs anyone in.
-    let replay = reqwest::Client::new()
-        .post(format!("{}/api/viewer", app.base))
-        .header("cookie", &first_cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(replay.text().await.unwrap(), "null");
+    assert_eq!(viewer_with_cookie(&app, &first_cookie).await, "null");
     // A planted (made-up) id is never adopted.
     let planted = "perch_session=AAAAAAAAAAAAAAAAAAAAAA";
     let r = reqwest::Client::new()
@@ -182,14 +187,7 @@ async fn logout_deletes_the_session_server_side(b: Backend) {
     let r = c.call("login", &[("email", "a@example.com"), ("password", PASSWORD)]).await;
     let cookie = session_cookie(&r);
     assert_eq!(c.call("logout", &[]).await.status, 200);
-    let replay = reqwest::Client::new()
-        .post(format!("{}/api/viewer", app.base))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(replay.text().await.unwrap(), "null", "a replayed cookie is anonymous after logout");
+    assert_eq!(viewer_with_cookie(&app, &cookie).await, "null", "a replayed cookie is anonymous after logout");
 }
 
 async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {

@@ -82,6 +82,27 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
     }
 }
 
+/// The frame of the signed-out pages (sign-in, sign-up): a centred card. Someone already signed
+/// in is sent on to the dashboard.
+#[component]
+pub fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    view! {
+        <main id="main" class="auth">
+            <Suspense>
+                {move || Suspend::new(async move {
+                    matches!(viewer.await, Ok(Some(_))).then(|| view! { <Redirect path="/brands"/> })
+                })}
+            </Suspense>
+            <div class="auth-card">
+                <div class="auth-logo"><img src="/favicon.svg" alt="" width="40" height="40"/><span>"Perch"</span></div>
+                <h1>{title}</h1>
+                {children()}
+            </div>
+        </main>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

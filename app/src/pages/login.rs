@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::auth::{Login, get_viewer, get_instance_info};
+use crate::api::auth::{Login, get_instance_info};
 use crate::components::forms::{ErrorBanner, Field, Submit, action_error};
+use crate::components::layout::AuthFrame;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -12,39 +12,28 @@ pub fn LoginPage() -> impl IntoView {
     let error = action_error(login);
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let viewer = Resource::new(|| (), |_| get_viewer());
     let info = Resource::new(|| (), |_| get_instance_info());
 
     view! {
         <Title text="Sign in"/>
-        <main id="main" class="auth">
+        <AuthFrame title="Sign in">
+            <ActionForm action=login>
+                <ErrorBanner error=error/>
+                <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true error=error/>
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" error=error/>
+                <input type="hidden" name="next" value=next/>
+                <Submit label="Sign in" pending_label="Signing in…" pending=login.pending().into() class="btn btn-primary btn-block"/>
+            </ActionForm>
             <Suspense>
                 {move || Suspend::new(async move {
-                    // Already signed in: straight to the dashboard.
-                    matches!(viewer.await, Ok(Some(_))).then(|| view! { <Redirect path="/brands"/> })
+                    let open = info.await.map(|i| i.signup_open).unwrap_or(false);
+                    if open {
+                        view! { <p class="auth-alt">"New to Perch? " <a href="/signup">"Create an organization"</a></p> }.into_any()
+                    } else {
+                        view! { <p class="auth-alt">"Need an account? Ask your Perch administrator."</p> }.into_any()
+                    }
                 })}
             </Suspense>
-            <div class="auth-card">
-                <div class="auth-logo"><img src="/favicon.svg" alt="" width="40" height="40"/><span>"Perch"</span></div>
-                <h1>"Sign in"</h1>
-                <ActionForm action=login>
-                    <ErrorBanner error=error/>
-                    <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true error=error/>
-                    <Field label="Password" name="password" kind="password" autocomplete="current-password" error=error/>
-                    <input type="hidden" name="next" value=next/>
-                    <Submit label="Sign in" pending_label="Signing in…" pending=login.pending().into() class="btn btn-primary btn-block"/>
-                </ActionForm>
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        let open = info.await.map(|i| i.signup_open).unwrap_or(false);
-                        if open {
-                            view! { <p class="auth-alt">"New to Perch? " <a href="/signup">"Create an organization"</a></p> }.into_any()
-                        } else {
-                            view! { <p class="auth-alt">"Need an account? Ask your Perch administrator."</p> }.into_any()
-                        }
-                    })}
-                </Suspense>
-            </div>
-        </main>
+        </AuthFrame>
     }
 }
