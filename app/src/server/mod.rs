@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod state;
 pub mod throttle;
 pub mod users;
+pub mod vault;
 
 pub use config::AppConfig;
 pub use db::{Backend, Db};

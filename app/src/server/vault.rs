@@ -1,0 +1,1092 @@
+//! The vault: how Perch encrypts a secret before it is stored (security.md A).
+//!
+//! Every secret at rest (an X app's Client Secret, an account's tokens, a PKCE verifier) is one
+//! AES-256-GCM blob (NIST SP 800-38D), stored as bytes:
+//!
+//! ```text
+//! [version: u8 = 1][key id: u32 big-endian][nonce: 12 bytes][ciphertext || tag: 16 bytes]
+//! ```
+//!
+//! - The version and key id come first so a reader knows how to open a blob before trying to
+//!   (A.2); anything it does not know is refused with an error, never a panic.
+//! - The nonce is 96 random bits from the OS, fresh for every encryption (A.5). With random nonces
+//!   one key may seal about 2^32 values (SP 800-38D §8.3); Perch writes a few per tenant, and
+//!   rotation starts a new count.
+//! - The associated data ([`Aad`]) names the blob's place (organization, record, field) and
+//!   repeats its version and key id, so a blob copied anywhere else does not decrypt (A.3).
+//! - Every failure to open a well-formed blob is the one opaque [`VaultError::Undecryptable`]:
+//!   the caller learns nothing about which byte was wrong (A.4).
+//!
+//! The master keys form a [`KeyRing`], newest last: new blobs use the newest key, old blobs name
+//! theirs by key id, and [`KeyRing::rewrap`] moves a blob to the newest key without its
+//! plaintext leaving this module (A.6). [`load`] reads the ring from `PERCH_MASTER_KEY`,
+//! `PERCH_MASTER_KEY_FILE` or `<data dir>/master.key`, generating the last on first run (A.7).
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{AeadInPlace as _, Key, KeyInit as _, Nonce, Tag};
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use rand::RngCore as _;
+use rand::rngs::OsRng;
+use secrecy::{ExposeSecret as _, SecretString};
+use sha2::{Digest as _, Sha256};
+use zeroize::{Zeroize as _, ZeroizeOnDrop, Zeroizing};
+
+/// The blob format this module writes, and the only one it reads.
+pub const FORMAT_VERSION: u8 = 1;
+/// The setting holding one or more base64 master keys, newest last.
+pub const ENV_KEY: &str = "PERCH_MASTER_KEY";
+/// The setting naming a file of base64 master keys, one a line, newest last.
+pub const ENV_KEY_FILE: &str = "PERCH_MASTER_KEY_FILE";
+/// The key file used, and generated on first run, when neither setting is given.
+pub const DEFAULT_KEY_FILE: &str = "master.key";
+
+const KEY_LEN: usize = 32;
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+/// The shortest v1 blob: the header and a tag around an empty plaintext.
+const MIN_BLOB_LEN: usize = HEADER_LEN + TAG_LEN;
+/// Length of a key in padded base64.
+const KEY_BASE64_LEN: usize = KEY_LEN.div_ceil(3) * 4;
+
+/// Domain tags keep these hashes and associated data from ever meaning something else.
+const AAD_DOMAIN: &[u8] = b"perch.vault.v1";
+const KEY_ID_DOMAIN: &[u8] = b"perch.vault.key-id";
+
+/// Standard alphabet; padding optional, since `openssl rand -base64 32` pads and hand-trimmed
+/// keys may not.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// What was put at the head of a generated key file, for whoever opens it next.
+const KEY_FILE_HEADER: &str = "\
+# Perch master keys: one standard base64 key per line, newest last.
+# Keep this file secret and backed up: without it, stored secrets cannot be decrypted.
+# `perch keys rotate` appends a new key; keep the old lines until every secret is rewrapped.
+";
+
+/// Why the vault refused. No variant ever carries plaintext or key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// The blob's first byte names a format this build does not know.
+    #[error("unknown vault blob format version {0}")]
+    UnknownVersion(u8),
+    /// The blob was sealed with a master key that is not in the ring.
+    #[error("no master key with id {0:#010x} is loaded; was it removed from the key ring?")]
+    UnknownKey(u32),
+    /// The blob is truncated or altered, was moved from its place, or does not hold UTF-8 where
+    /// text was asked for. One variant for all on purpose (security.md A.4).
+    #[error("the stored value cannot be decrypted")]
+    Undecryptable,
+    /// A master key setting is missing or malformed; `setting` names it.
+    #[error("{setting}: {message}")]
+    Config { setting: String, message: String },
+    /// Reading or writing a key file failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Where a blob belongs. It is bound into the blob's authentication tag, so a blob copied to
+/// another organization, record or field fails to decrypt (security.md A.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aad<'a> {
+    /// The tenant owning the value.
+    pub org_id: &'a str,
+    /// The row holding it, e.g. a credential's id.
+    pub record_id: &'a str,
+    /// The column, e.g. `"client_secret"`.
+    pub field: &'a str,
+}
+
+impl Aad<'_> {
+    /// The associated data for a blob of this `version` under `key_id`. Each string is
+    /// length-prefixed so no two places share an encoding (`"ab","c"` vs `"a","bc"`).
+    fn encode(&self, version: u8, key_id: u32) -> Vec<u8> {
+        let parts = [self.org_id, self.record_id, self.field];
+        let len = AAD_DOMAIN.len() + 1 + KEY_ID_LEN + parts.iter().map(|p| 8 + p.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(AAD_DOMAIN);
+        out.push(version);
+        out.extend_from_slice(&key_id.to_be_bytes());
+        for part in parts {
+            out.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            out.extend_from_slice(part.as_bytes());
+        }
+        out
+    }
+}
+
+/// One 256-bit master key. Its bytes live on the heap, so moving the key does not leave copies
+/// behind, and are wiped when it is dropped. `Debug` shows only the key id.
+pub struct MasterKey {
+    id: u32,
+    bytes: Box<[u8; KEY_LEN]>,
+}
+
+impl MasterKey {
+    /// A new key from the OS random number generator.
+    pub fn generate() -> Self {
+        let mut bytes = Box::new([0u8; KEY_LEN]);
+        OsRng.fill_bytes(&mut bytes[..]);
+        Self::from_box(bytes)
+    }
+
+    /// A key from its 32 bytes. The caller still owns (and should wipe) `bytes`.
+    pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
+        let mut boxed = Box::new([0u8; KEY_LEN]);
+        boxed.copy_from_slice(bytes);
+        Self::from_box(boxed)
+    }
+
+    fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; KEY_LEN] = bytes.try_into().ok()?;
+        Some(Self::from_bytes(bytes))
+    }
+
+    fn from_box(bytes: Box<[u8; KEY_LEN]>) -> Self {
+        Self { id: key_id(&bytes), bytes }
+    }
+
+    /// The key's id: the first 4 bytes of SHA-256(`"perch.vault.key-id"` || key), stable for a
+    /// given key without any configuration, and safe to show (it is in every blob).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// A cipher for one operation. Building it is cheap next to the I/O around it; with the
+    /// `zeroize` features of `aes` and `polyval` on, its key schedule is wiped when it drops.
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.bytes[..]))
+    }
+
+    fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(BASE64.encode(&self.bytes[..]))
+    }
+}
+
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for MasterKey {}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MasterKey").field("id", &format_args!("{:#010x}", self.id)).finish()
+    }
+}
+
+fn key_id(bytes: &[u8; KEY_LEN]) -> u32 {
+    let digest = Sha256::new().chain_update(KEY_ID_DOMAIN).chain_update(bytes).finalize();
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// The master keys, oldest first. Never empty; key ids are unique. Share it with an `Arc`.
+pub struct KeyRing {
+    keys: Vec<MasterKey>,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("keys", &self.keys.len())
+            .field("newest", &format_args!("{:#010x}", self.newest_key_id()))
+            .finish()
+    }
+}
+
+/// A blob's parts, borrowed from it.
+struct Parsed<'a> {
+    key_id: u32,
+    nonce: &'a [u8; NONCE_LEN],
+    ciphertext: &'a [u8],
+    tag: &'a [u8; TAG_LEN],
+}
+
+/// Splits a blob. The version is checked first, so a future format with another layout is
+/// reported as such rather than as damage.
+fn parse(blob: &[u8]) -> Result<Parsed<'_>, VaultError> {
+    let (&version, rest) = blob.split_first().ok_or(VaultError::Undecryptable)?;
+    if version != FORMAT_VERSION {
+        return Err(VaultError::UnknownVersion(version));
+    }
+    if blob.len() < MIN_BLOB_LEN {
+        return Err(VaultError::Undecryptable);
+    }
+    let (key_id, rest) = rest.split_first_chunk::<KEY_ID_LEN>().ok_or(VaultError::Undecryptable)?;
+    let (nonce, rest) = rest.split_first_chunk::<NONCE_LEN>().ok_or(VaultError::Undecryptable)?;
+    let (ciphertext, tag) = rest.split_last_chunk::<TAG_LEN>().ok_or(VaultError::Undecryptable)?;
+    Ok(Parsed { key_id: u32::from_be_bytes(*key_id), nonce, ciphertext, tag })
+}
+
+impl KeyRing {
+    /// A ring of `keys`, oldest first; the last one seals new blobs. Refuses an empty list and
+    /// a key listed twice.
+    pub fn new(keys: Vec<MasterKey>) -> Result<Self, VaultError> {
+        let labelled = keys.into_iter().enumerate().map(|(i, k)| (format!("key {}", i + 1), k)).collect();
+        Self::from_labelled(labelled, "holds no key", |message| VaultError::Config {
+            setting: "key ring".into(),
+            message,
+        })
+    }
+
+    /// Builds the ring, naming a faulty entry by its label ("line 3", "key 2") through `err`,
+    /// with `empty` as the message when there is no key at all.
+    fn from_labelled(
+        keys: Vec<(String, MasterKey)>,
+        empty: &str,
+        err: impl Fn(String) -> VaultError,
+    ) -> Result<Self, VaultError> {
+        if keys.is_empty() {
+            return Err(err(empty.into()));
+        }
+        for (i, (label, key)) in keys.iter().enumerate() {
+            if let Some((earlier, _)) = keys[..i].iter().find(|(_, k)| k.id == key.id) {
+                return Err(err(format!(
+                    "{label} repeats the key of {earlier} (key id {:#010x}); remove one of them",
+                    key.id
+                )));
+            }
+        }
+        Ok(Self { keys: keys.into_iter().map(|(_, k)| k).collect() })
+    }
+
+    /// The id of the key new blobs are sealed with.
+    pub fn newest_key_id(&self) -> u32 {
+        self.newest().id
+    }
+
+    fn newest(&self) -> &MasterKey {
+        self.keys.last().expect("a key ring is never empty")
+    }
+
+    fn find(&self, id: u32) -> Option<&MasterKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+
+    /// Seals `plaintext` for the place `aad` under the newest key, with a fresh random nonce.
+    pub fn encrypt(&self, plaintext: &[u8], aad: &Aad<'_>) -> Vec<u8> {
+        let key = self.newest();
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+
+        // Sized exactly, so the buffer never reallocates while it holds plaintext.
+        let mut blob = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
+        blob.push(FORMAT_VERSION);
+        blob.extend_from_slice(&key.id.to_be_bytes());
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(plaintext);
+        let tag = key
+            .cipher()
+            .encrypt_in_place_detached(
+                Nonce::<Aes256Gcm>::from_slice(&nonce),
+                &aad.encode(FORMAT_VERSION, key.id),
+                &mut blob[HEADER_LEN..],
+            )
+            // AES-GCM refuses only plaintexts over 64 GiB (SP 800-38D §5.2.1.1).
+            .expect("plaintext within AES-GCM's length limit");
+        blob.extend_from_slice(&tag);
+        blob
+    }
+
+    /// [`encrypt`](Self::encrypt) for text.
+    pub fn encrypt_str(&self, plaintext: &str, aad: &Aad<'_>) -> Vec<u8> {
+        self.encrypt(plaintext.as_bytes(), aad)
+    }
+
+    /// Opens a blob sealed for the place `aad`. The plaintext is wiped when the result drops.
+    pub fn decrypt(&self, blob: &[u8], aad: &Aad<'_>) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let parsed = parse(blob)?;
+        let key = self.find(parsed.key_id).ok_or(VaultError::UnknownKey(parsed.key_id))?;
+        // aes-gcm decrypts before it compares tags, so on failure this buffer holds unauthenticated
+        // plaintext: decrypting in place into a zeroizing buffer makes sure it is wiped either way.
+        // `to_vec` allocates exactly the length, which `decrypt_string` relies on.
+        let mut buffer = Zeroizing::new(parsed.ciphertext.to_vec());
+        key.cipher()
+            .decrypt_in_place_detached(
+                Nonce::<Aes256Gcm>::from_slice(parsed.nonce),
+                &aad.encode(FORMAT_VERSION, parsed.key_id),
+                &mut buffer,
+                Tag::<Aes256Gcm>::from_slice(parsed.tag),
+            )
+            .map_err(|_| VaultError::Undecryptable)?;
+        Ok(buffer)
+    }
+
+    /// [`decrypt`](Self::decrypt) for text. A plaintext that is not UTF-8 is `Undecryptable`.
+    pub fn decrypt_string(&self, blob: &[u8], aad: &Aad<'_>) -> Result<SecretString, VaultError> {
+        let mut plaintext = self.decrypt(blob, aad)?;
+        // Move the allocation out rather than copy it. Its capacity equals its length, so the
+        // `String` -> `Box<str>` step inside `SecretString::from` does not reallocate either.
+        let bytes = std::mem::take(&mut *plaintext);
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SecretString::from(text)),
+            Err(e) => {
+                e.into_bytes().zeroize();
+                Err(VaultError::Undecryptable)
+            }
+        }
+    }
+
+    /// Whether a rewrap would change `blob`: true unless it is a current-format blob under the
+    /// newest key. A blob whose header cannot be read counts as needing it, so a rewrap pass
+    /// reports it instead of skipping it.
+    pub fn needs_rewrap(&self, blob: &[u8]) -> bool {
+        !matches!(parse(blob), Ok(p) if p.key_id == self.newest_key_id())
+    }
+
+    /// Opens `blob` with whichever key sealed it and seals it again, for the same place, under
+    /// the newest key (security.md A.6). The plaintext stays in this function and is wiped.
+    pub fn rewrap(&self, blob: &[u8], aad: &Aad<'_>) -> Result<Vec<u8>, VaultError> {
+        let plaintext = self.decrypt(blob, aad)?;
+        Ok(self.encrypt(&plaintext, aad))
+    }
+}
+
+/// Where [`load`] looks for the master keys: the values of `PERCH_MASTER_KEY` and
+/// `PERCH_MASTER_KEY_FILE`, and the data directory. Built by the caller, so tests need not
+/// touch the process environment.
+pub struct KeySource {
+    env: Option<SecretString>,
+    file: Option<PathBuf>,
+    data_dir: PathBuf,
+}
+
+impl KeySource {
+    /// `env` is `PERCH_MASTER_KEY`'s value, `file` is `PERCH_MASTER_KEY_FILE`'s. An empty `env`
+    /// is refused by [`load`], not skipped: pass `None` for an unset variable.
+    pub fn new(env: Option<String>, file: Option<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
+        Self { env: env.map(SecretString::from), file, data_dir: data_dir.into() }
+    }
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySource")
+            .field("env", &self.env.as_ref().map(|_| "[redacted]"))
+            .field("file", &self.file)
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+/// Where the loaded keys came from, for the startup log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// `PERCH_MASTER_KEY`.
+    Env,
+    /// A key file that already existed: `PERCH_MASTER_KEY_FILE` or `<data dir>/master.key`.
+    File(PathBuf),
+    /// `<data dir>/master.key`, generated just now because no key was configured.
+    Generated(PathBuf),
+}
+
+impl fmt::Display for KeyOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyOrigin::Env => f.write_str(ENV_KEY),
+            KeyOrigin::File(path) => write!(f, "key file {}", path.display()),
+            KeyOrigin::Generated(path) => write!(f, "new key file {} (back it up)", path.display()),
+        }
+    }
+}
+
+/// The result of [`load`].
+#[derive(Debug)]
+pub struct Loaded {
+    pub ring: KeyRing,
+    pub origin: KeyOrigin,
+    /// Problems worth a log line that should not stop startup, such as a key file other users
+    /// can read. They never contain key material.
+    pub warnings: Vec<String>,
+}
+
+/// Loads the master keys: `PERCH_MASTER_KEY`, else `PERCH_MASTER_KEY_FILE`, else
+/// `<data dir>/master.key`; and when none of these exists, generates that file with mode 0600.
+/// A setting that is given but unusable (an empty value, a missing file, a malformed or repeated
+/// key) is an error naming it: falling through to another source would silently change keys.
+pub fn load(source: KeySource) -> Result<Loaded, VaultError> {
+    let mut warnings = Vec::new();
+
+    if let Some(env) = &source.env {
+        if let Some(file) = &source.file {
+            warnings.push(format!("{ENV_KEY_FILE} ({}) is ignored because {ENV_KEY} is set", file.display()));
+        }
+        let ring = parse_env(env.expose_secret())?;
+        return Ok(Loaded { ring, origin: KeyOrigin::Env, warnings });
+    }
+
+    if let Some(path) = source.file {
+        let place = KeyFile { setting: Some(ENV_KEY_FILE), path: &path };
+        let text = place.read(&mut warnings)?.ok_or_else(|| place.config("does not exist".into()))?;
+        let ring = place.parse(&text)?;
+        return Ok(Loaded { ring, origin: KeyOrigin::File(path), warnings });
+    }
+
+    let path = source.data_dir.join(DEFAULT_KEY_FILE);
+    let place = KeyFile { setting: None, path: &path };
+    if let Some(text) = place.read(&mut warnings)? {
+        let ring = place.parse(&text)?;
+        return Ok(Loaded { ring, origin: KeyOrigin::File(path), warnings });
+    }
+    match create_key_file(&source.data_dir, &path) {
+        Ok(ring) => Ok(Loaded { ring, origin: KeyOrigin::Generated(path), warnings }),
+        // Another instance sharing the data directory generated it first: use theirs.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let text = place.read(&mut warnings)?.ok_or_else(|| place.config("vanished while loading".into()))?;
+            let ring = place.parse(&text)?;
+            Ok(Loaded { ring, origin: KeyOrigin::File(path), warnings })
+        }
+        Err(e) => Err(VaultError::Io(format!("cannot create the master key file {}: {e}", path.display()))),
+    }
+}
+
+/// A new random key in standard base64, for `PERCH_MASTER_KEY` (append it after the current
+/// keys, separated by a comma).
+pub fn generate_key_base64() -> String {
+    let mut encoded = MasterKey::generate().to_base64();
+    std::mem::take(&mut *encoded)
+}
+
+/// Appends a new random key to the key file at `path` and returns its id, for
+/// `perch keys rotate`. The old keys stay, so existing blobs still decrypt. The file is replaced
+/// atomically (a 0600 temporary file in the same directory, synced, then renamed over it), so a
+/// crash leaves the old file or the new one, never half of one (security.md H.37). A running
+/// server keeps its old ring until restarted.
+pub fn rotate_file(path: &Path) -> Result<u32, VaultError> {
+    let place = KeyFile { setting: None, path };
+    let text = place.read(&mut Vec::new())?.ok_or_else(|| place.config("does not exist".into()))?;
+    // Refuse to add to a file that would not load.
+    let ring = place.parse(&text)?;
+    let key = loop {
+        let key = MasterKey::generate();
+        if ring.find(key.id).is_none() {
+            break key;
+        }
+    };
+
+    // Sized exactly, so the buffer never reallocates and leaves key text behind.
+    let mut contents = Zeroizing::new(String::with_capacity(text.len() + 1 + KEY_BASE64_LEN + 1));
+    contents.push_str(&text);
+    if !contents.is_empty() && !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    contents.push_str(&key.to_base64());
+    contents.push('\n');
+    replace_file(path, contents.as_bytes())
+        .map_err(|e| VaultError::Io(format!("{}: cannot write the new key file: {e}", path.display())))?;
+    Ok(key.id)
+}
+
+/// `PERCH_MASTER_KEY`: keys separated by commas or whitespace, newest last.
+fn parse_env(value: &str) -> Result<KeyRing, VaultError> {
+    let config = |message: String| VaultError::Config { setting: ENV_KEY.into(), message };
+    let mut keys = Vec::new();
+    for (i, entry) in value.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).enumerate() {
+        let label = format!("key {}", i + 1);
+        let key = decode_key(entry).map_err(|problem| config(format!("{label} {problem}")))?;
+        keys.push((label, key));
+    }
+    KeyRing::from_labelled(keys, "is set but holds no key", config)
+}
+
+/// One base64 key. The error says what is wrong without quoting the input: base64's own errors
+/// name the offending character, which is a piece of the key.
+fn decode_key(text: &str) -> Result<MasterKey, String> {
+    let bytes = Zeroizing::new(BASE64.decode(text).map_err(|_| "is not standard base64".to_owned())?);
+    MasterKey::from_slice(&bytes).ok_or_else(|| {
+        format!("decodes to {} bytes, not {KEY_LEN} (make one with `openssl rand -base64 32`)", bytes.len())
+    })
+}
+
+/// A key file and the setting that named it (`None` for the default file, named by its path).
+struct KeyFile<'a> {
+    setting: Option<&'static str>,
+    path: &'a Path,
+}
+
+impl KeyFile<'_> {
+    fn config(&self, message: String) -> VaultError {
+        match self.setting {
+            Some(setting) => {
+                VaultError::Config { setting: setting.into(), message: format!("{}: {message}", self.path.display()) }
+            }
+            None => VaultError::Config { setting: self.path.display().to_string(), message },
+        }
+    }
+
+    /// The file's text, or `None` when it does not exist. Warns when other users may read it.
+    fn read(&self, warnings: &mut Vec<String>) -> Result<Option<Zeroizing<String>>, VaultError> {
+        let io_error = |e: io::Error| {
+            let prefix = self.setting.map(|s| format!("{s}: ")).unwrap_or_default();
+            VaultError::Io(format!("{prefix}cannot read {}: {e}", self.path.display()))
+        };
+        let mut file = match File::open(self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(e)),
+        };
+        // Checked on the open handle, so it is the mode of the file actually read.
+        let mode = file.metadata().map_err(io_error)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "master key file {} has mode {:04o}, so other users may read it; run `chmod 600 {}`",
+                self.path.display(),
+                mode & 0o7777,
+                self.path.display()
+            ));
+        }
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut bytes).map_err(io_error)?;
+        match String::from_utf8(std::mem::take(&mut *bytes)) {
+            Ok(text) => Ok(Some(Zeroizing::new(text))),
+            Err(e) => {
+                e.into_bytes().zeroize();
+                Err(self.config("is not text: expected one base64 key per line".into()))
+            }
+        }
+    }
+
+    /// One base64 key per line, newest last; blank lines and `#` comments ignored.
+    fn parse(&self, text: &str) -> Result<KeyRing, VaultError> {
+        let mut keys = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let label = format!("line {}", i + 1);
+            let key = decode_key(line).map_err(|problem| self.config(format!("{label} {problem}")))?;
+            keys.push((label, key));
+        }
+        KeyRing::from_labelled(keys, "holds no key: expected one base64 key per line, newest last", |message| {
+            self.config(message)
+        })
+    }
+}
+
+/// Generates the first key into `path`, created 0600 from the start (never widened, then
+/// narrowed) and only if it does not exist yet.
+fn create_key_file(dir: &Path, path: &Path) -> io::Result<KeyRing> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let key = MasterKey::generate();
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let written = (|| {
+        file.write_all(KEY_FILE_HEADER.as_bytes())?;
+        file.write_all(key.to_base64().as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        sync_dir(dir)
+    })();
+    if let Err(e) = written {
+        // Ours, and incomplete: an empty key file would only stop the next start.
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(KeyRing { keys: vec![key] })
+}
+
+/// Replaces `path` with `contents` atomically.
+fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{:016x}.tmp", OsRng.next_u64()));
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Makes a new directory entry (a created or renamed file) durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AAD: Aad<'static> = Aad { org_id: "org_1", record_id: "cred_1", field: "client_secret" };
+
+    fn ring() -> KeyRing {
+        KeyRing::new(vec![MasterKey::generate()]).unwrap()
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A directory removed when the test ends.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("perch-vault-test-{:016x}", OsRng.next_u64()));
+            fs::create_dir(&path).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn write_file(path: &Path, text: &str, mode: u32) {
+        fs::write(path, text).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn config_setting(err: VaultError) -> String {
+        match err {
+            VaultError::Config { setting, .. } => setting,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    /// A.2: what is sealed opens again, for the same place.
+    #[test]
+    fn round_trip_returns_the_plaintext() {
+        let ring = ring();
+        for plaintext in [&b""[..], b"x", b"a client secret", &[0u8; 1000]] {
+            let blob = ring.encrypt(plaintext, &AAD);
+            assert_eq!(ring.decrypt(&blob, &AAD).unwrap().as_slice(), plaintext);
+        }
+        let blob = ring.encrypt_str("s3cr3t ✓", &AAD);
+        assert_eq!(ring.decrypt_string(&blob, &AAD).unwrap().expose_secret(), "s3cr3t ✓");
+    }
+
+    /// A.2: version, key id, 96-bit nonce, ciphertext and tag, in that order.
+    #[test]
+    fn blob_is_version_key_id_nonce_ciphertext_and_tag() {
+        let ring = ring();
+        let blob = ring.encrypt(b"12345", &AAD);
+        assert_eq!(blob.len(), 1 + 4 + 12 + 5 + 16);
+        assert_eq!(blob[0], FORMAT_VERSION);
+        assert_eq!(u32::from_be_bytes(blob[1..5].try_into().unwrap()), ring.newest_key_id());
+    }
+
+    /// A.7: key ids are stable and derived from the key alone.
+    #[test]
+    fn key_id_is_a_prefix_of_a_domain_separated_sha256_of_the_key() {
+        let bytes = [7u8; KEY_LEN];
+        let digest = Sha256::digest([&b"perch.vault.key-id"[..], &bytes].concat());
+        assert_eq!(MasterKey::from_bytes(&bytes).id(), u32::from_be_bytes(digest[..4].try_into().unwrap()));
+    }
+
+    /// A.5: a fresh nonce for every encryption, so equal plaintexts give unrelated blobs.
+    #[test]
+    fn encrypting_twice_uses_a_fresh_nonce_each_time() {
+        let ring = ring();
+        let a = ring.encrypt(b"same secret", &AAD);
+        let b = ring.encrypt(b"same secret", &AAD);
+        assert_ne!(a[5..17], b[5..17], "nonces repeat");
+        assert_ne!(a[17..], b[17..], "ciphertexts repeat");
+    }
+
+    /// A.4 and A.2: flipping any single bit fails, with the opaque error unless the flip lands
+    /// in the version or key id, and never panics.
+    #[test]
+    fn every_single_bit_flip_fails_closed() {
+        let ring = ring();
+        let blob = ring.encrypt(b"client secret", &AAD);
+        for bit in 0..blob.len() * 8 {
+            let mut tampered = blob.clone();
+            tampered[bit / 8] ^= 1 << (bit % 8);
+            let err = ring.decrypt(&tampered, &AAD).unwrap_err();
+            match bit / 8 {
+                0 => assert_eq!(err, VaultError::UnknownVersion(tampered[0]), "bit {bit}"),
+                1..=4 => assert!(matches!(err, VaultError::UnknownKey(_)), "bit {bit}: {err:?}"),
+                _ => assert_eq!(err, VaultError::Undecryptable, "bit {bit}"),
+            }
+        }
+    }
+
+    /// A.4: every truncation gives the one opaque error.
+    #[test]
+    fn every_truncation_fails_with_the_opaque_error() {
+        let ring = ring();
+        let blob = ring.encrypt(b"client secret", &AAD);
+        for len in 0..blob.len() {
+            assert_eq!(ring.decrypt(&blob[..len], &AAD).unwrap_err(), VaultError::Undecryptable, "length {len}");
+        }
+        // Trailing bytes are damage too.
+        let mut longer = blob.clone();
+        longer.push(0);
+        assert_eq!(ring.decrypt(&longer, &AAD).unwrap_err(), VaultError::Undecryptable);
+    }
+
+    /// A.3: a blob copied to another organization, record or column does not decrypt.
+    #[test]
+    fn blob_moved_to_another_org_record_or_field_does_not_decrypt() {
+        let ring = ring();
+        let blob = ring.encrypt(b"client secret", &AAD);
+        for elsewhere in
+            [Aad { org_id: "org_2", ..AAD }, Aad { record_id: "cred_2", ..AAD }, Aad { field: "access_token", ..AAD }]
+        {
+            assert_eq!(ring.decrypt(&blob, &elsewhere).unwrap_err(), VaultError::Undecryptable, "{elsewhere:?}");
+        }
+    }
+
+    /// A.3: the associated data is unambiguous: shifting characters between parts is another place.
+    #[test]
+    fn aad_parts_are_length_prefixed_so_shifted_boundaries_do_not_decrypt() {
+        let ring = ring();
+        let blob = ring.encrypt(b"client secret", &Aad { org_id: "ab", record_id: "c", field: "f" });
+        let shifted = Aad { org_id: "a", record_id: "bc", field: "f" };
+        assert_eq!(ring.decrypt(&blob, &shifted).unwrap_err(), VaultError::Undecryptable);
+        assert_ne!(Aad { org_id: "ab", record_id: "c", field: "f" }.encode(1, 0), shifted.encode(1, 0));
+    }
+
+    /// A.2: a blob of an unknown format version fails closed, with the version named.
+    #[test]
+    fn unknown_version_fails_closed() {
+        let ring = ring();
+        let mut blob = ring.encrypt(b"client secret", &AAD);
+        for version in [0u8, 2, 255] {
+            blob[0] = version;
+            assert_eq!(ring.decrypt(&blob, &AAD).unwrap_err(), VaultError::UnknownVersion(version));
+        }
+        assert_eq!(ring.decrypt(&[2], &AAD).unwrap_err(), VaultError::UnknownVersion(2));
+    }
+
+    /// A.2: a blob sealed under a key the ring does not hold fails closed, with the id in hex.
+    #[test]
+    fn unknown_key_id_fails_closed() {
+        let other = ring();
+        let blob = other.encrypt(b"client secret", &AAD);
+        let err = ring().decrypt(&blob, &AAD).unwrap_err();
+        assert_eq!(err, VaultError::UnknownKey(other.newest_key_id()));
+        assert!(err.to_string().contains(&format!("{:#010x}", other.newest_key_id())), "{err}");
+    }
+
+    /// A.6: after a new key is added, old blobs still decrypt and new ones use the new key; a
+    /// rewrap moves an old blob to the new key so the old key can go.
+    #[test]
+    fn rotation_keeps_old_blobs_readable_and_rewrap_moves_them_to_the_newest_key() {
+        let old = [1u8; KEY_LEN];
+        let new = [2u8; KEY_LEN];
+        let before = KeyRing::new(vec![MasterKey::from_bytes(&old)]).unwrap();
+        let old_blob = before.encrypt(b"client secret", &AAD);
+
+        let after = KeyRing::new(vec![MasterKey::from_bytes(&old), MasterKey::from_bytes(&new)]).unwrap();
+        assert_eq!(after.newest_key_id(), MasterKey::from_bytes(&new).id());
+        assert_eq!(after.decrypt(&old_blob, &AAD).unwrap().as_slice(), b"client secret");
+
+        let new_blob = after.encrypt(b"another", &AAD);
+        assert_eq!(new_blob[1..5], after.newest_key_id().to_be_bytes());
+        assert!(!after.needs_rewrap(&new_blob));
+        assert!(after.needs_rewrap(&old_blob));
+
+        let rewrapped = after.rewrap(&old_blob, &AAD).unwrap();
+        assert!(!after.needs_rewrap(&rewrapped));
+        assert_eq!(after.decrypt(&rewrapped, &AAD).unwrap().as_slice(), b"client secret");
+
+        let without_old = KeyRing::new(vec![MasterKey::from_bytes(&new)]).unwrap();
+        assert_eq!(without_old.decrypt(&rewrapped, &AAD).unwrap().as_slice(), b"client secret");
+        assert!(matches!(without_old.decrypt(&old_blob, &AAD), Err(VaultError::UnknownKey(_))));
+    }
+
+    /// A.6: a rewrap is bound to the same place, and refuses a blob it cannot open.
+    #[test]
+    fn rewrap_keeps_the_place_and_refuses_what_it_cannot_open() {
+        let ring = ring();
+        let blob = ring.encrypt(b"client secret", &AAD);
+        let elsewhere = Aad { org_id: "org_2", ..AAD };
+        assert_eq!(ring.rewrap(&blob, &elsewhere).unwrap_err(), VaultError::Undecryptable);
+        let rewrapped = ring.rewrap(&blob, &AAD).unwrap();
+        assert_eq!(ring.decrypt(&rewrapped, &elsewhere).unwrap_err(), VaultError::Undecryptable);
+        // Unreadable headers are reported by a rewrap pass, not skipped.
+        assert!(ring.needs_rewrap(b""));
+        assert!(ring.needs_rewrap(&[9, 0, 0]));
+    }
+
+    /// A.1: a canary never appears in a blob, nor in the hex or base64 a dump would show.
+    #[test]
+    fn canary_plaintext_never_appears_in_the_blob() {
+        let canary = "CANARY-client-secret-7f3a9c";
+        let ring = ring();
+        let blob = ring.encrypt_str(canary, &AAD);
+        let needles =
+            [canary.to_owned(), hex(canary.as_bytes()), hex(canary.as_bytes()).to_uppercase(), b64(canary.as_bytes())];
+        let haystacks =
+            [String::from_utf8_lossy(&blob).into_owned(), hex(&blob), hex(&blob).to_uppercase(), b64(&blob)];
+        for needle in &needles {
+            assert!(!blob.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in the blob");
+            for haystack in &haystacks {
+                assert!(!haystack.contains(needle.as_str()), "{needle} in {haystack}");
+            }
+        }
+    }
+
+    /// A.7: `Debug` of every key-holding type shows ids and counts, never key bytes.
+    #[test]
+    fn debug_of_key_types_prints_a_redaction() {
+        let key = MasterKey::generate();
+        let encoded = key.to_base64();
+        let hexed = hex(&key.bytes[..]);
+        let debug_key = format!("{key:?}");
+        assert_eq!(debug_key, format!("MasterKey {{ id: {:#010x} }}", key.id()));
+
+        let ring = KeyRing::new(vec![MasterKey::generate(), key]).unwrap();
+        let debug_ring = format!("{ring:?}");
+        assert_eq!(debug_ring, format!("KeyRing {{ keys: 2, newest: {:#010x} }}", ring.newest_key_id()));
+
+        let dir = TempDir::new();
+        let source = KeySource::new(Some(encoded.to_string()), None, &dir.0);
+        let debug_source = format!("{source:?}");
+        let loaded = load(source).unwrap();
+        let debug_loaded = format!("{loaded:?}");
+
+        for debug in [&debug_key, &debug_ring, &debug_source, &debug_loaded] {
+            assert!(!debug.contains(encoded.as_str()), "{debug}");
+            assert!(!debug.contains(encoded.trim_end_matches('=')), "{debug}");
+            assert!(!debug.contains(&hexed), "{debug}");
+        }
+    }
+
+    /// A.7: the environment wins over a key file, which wins over the default file.
+    #[test]
+    fn load_prefers_env_then_key_file_then_default_file() {
+        let dir = TempDir::new();
+        let (env_key, file_key, default_key) = (generate_key_base64(), generate_key_base64(), generate_key_base64());
+        let file = dir.0.join("keys");
+        write_file(&file, &format!("{file_key}\n"), 0o600);
+        write_file(&dir.0.join(DEFAULT_KEY_FILE), &format!("{default_key}\n"), 0o600);
+        let id = |b64: &str| decode_key(b64).unwrap().id();
+
+        let loaded = load(KeySource::new(Some(env_key.clone()), Some(file.clone()), &dir.0)).unwrap();
+        assert_eq!((loaded.origin, loaded.ring.newest_key_id()), (KeyOrigin::Env, id(&env_key)));
+        assert!(loaded.warnings.iter().any(|w| w.contains(ENV_KEY_FILE)), "{:?}", loaded.warnings);
+
+        let loaded = load(KeySource::new(None, Some(file.clone()), &dir.0)).unwrap();
+        assert_eq!((loaded.origin, loaded.ring.newest_key_id()), (KeyOrigin::File(file), id(&file_key)));
+
+        let loaded = load(KeySource::new(None, None, &dir.0)).unwrap();
+        assert_eq!(
+            (loaded.origin, loaded.ring.newest_key_id()),
+            (KeyOrigin::File(dir.0.join(DEFAULT_KEY_FILE)), id(&default_key))
+        );
+    }
+
+    /// A.6: several keys, newest last, in either source.
+    #[test]
+    fn load_reads_several_keys_newest_last() {
+        let dir = TempDir::new();
+        let keys: Vec<String> = (0..3).map(|_| generate_key_base64()).collect();
+        let newest = decode_key(&keys[2]).unwrap().id();
+
+        let env = format!(" {}, {}\n\t{} ", keys[0], keys[1], keys[2].trim_end_matches('='));
+        let loaded = load(KeySource::new(Some(env), None, &dir.0)).unwrap();
+        assert_eq!((loaded.ring.keys.len(), loaded.ring.newest_key_id()), (3, newest));
+
+        let file = dir.0.join("keys");
+        write_file(&file, &format!("# old\n{}\n\n  {}  \n# newest:\n{}", keys[0], keys[1], keys[2]), 0o600);
+        let loaded = load(KeySource::new(None, Some(file), &dir.0)).unwrap();
+        assert_eq!((loaded.ring.keys.len(), loaded.ring.newest_key_id()), (3, newest));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    /// A.7: a malformed, empty or repeated key stops startup with an error naming the setting
+    /// and never quoting the key.
+    #[test]
+    fn load_refuses_malformed_keys_naming_the_setting() {
+        let dir = TempDir::new();
+        let good = generate_key_base64();
+        let short = b64(&[5u8; 31]);
+        let long = b64(&[5u8; 33]);
+        let not_base64 = format!("{}!", &good[..40]);
+        let url_safe = base64::engine::general_purpose::URL_SAFE.encode([0xfbu8; KEY_LEN]);
+        let cases = [
+            not_base64.clone(),
+            url_safe.clone(),
+            short.clone(),
+            long.clone(),
+            String::new(),
+            " ,\n ".into(),
+            "# just a comment".into(),
+            format!("{good},{good}"),
+        ];
+        for case in &cases {
+            let err = load(KeySource::new(Some(case.clone()), None, &dir.0)).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(config_setting(err), ENV_KEY, "{case:?}");
+            assert_no_key_material(&message, &[&good, &short, &long, &not_base64, &url_safe]);
+
+            let file = dir.0.join("keys");
+            write_file(&file, &case.replace(',', "\n"), 0o600);
+            let err = load(KeySource::new(None, Some(file.clone()), &dir.0)).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(config_setting(err), ENV_KEY_FILE, "{case:?}");
+            assert!(message.contains(&file.display().to_string()), "{message}");
+            assert_no_key_material(&message, &[&good, &short, &long, &not_base64, &url_safe]);
+
+            let default = dir.0.join(DEFAULT_KEY_FILE);
+            write_file(&default, &case.replace(',', "\n"), 0o600);
+            let err = load(KeySource::new(None, None, &dir.0)).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(config_setting(err), default.display().to_string(), "{case:?}");
+            assert_no_key_material(&message, &[&good, &short, &long, &not_base64, &url_safe]);
+        }
+        // A key file that is not text.
+        let file = dir.0.join("binary");
+        fs::write(&file, [0xff, 0xfe, 0x00, 0x80]).unwrap();
+        let err = load(KeySource::new(None, Some(file), &dir.0)).unwrap_err();
+        assert_eq!(config_setting(err), ENV_KEY_FILE);
+    }
+
+    fn assert_no_key_material(message: &str, keys: &[&String]) {
+        for key in keys.iter().filter(|k| !k.is_empty()) {
+            assert!(!message.contains(key.as_str()), "{message}");
+            assert!(!message.contains(&key[..8]), "{message}");
+        }
+    }
+
+    /// A.7: a key file that was named but is missing is an error; only the default is generated.
+    #[test]
+    fn missing_key_file_is_refused_not_generated() {
+        let dir = TempDir::new();
+        let file = dir.0.join("absent.key");
+        let err = load(KeySource::new(None, Some(file.clone()), &dir.0)).unwrap_err();
+        assert_eq!(config_setting(err), ENV_KEY_FILE);
+        assert!(!file.exists());
+        assert!(!dir.0.join(DEFAULT_KEY_FILE).exists());
+    }
+
+    /// A.7: first run generates `<data dir>/master.key` with mode 0600; later runs reuse it.
+    #[test]
+    fn first_run_generates_a_0600_key_file_that_is_reused() {
+        let dir = TempDir::new();
+        let data_dir = dir.0.join("data");
+        let path = data_dir.join(DEFAULT_KEY_FILE);
+
+        let first = load(KeySource::new(None, None, &data_dir)).unwrap();
+        assert_eq!(first.origin, KeyOrigin::Generated(path.clone()));
+        assert_eq!(mode(&path), 0o600);
+        assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+
+        let blob = first.ring.encrypt(b"client secret", &AAD);
+        let second = load(KeySource::new(None, None, &data_dir)).unwrap();
+        assert_eq!(second.origin, KeyOrigin::File(path));
+        assert_eq!(second.ring.newest_key_id(), first.ring.newest_key_id());
+        assert_eq!(second.ring.decrypt(&blob, &AAD).unwrap().as_slice(), b"client secret");
+    }
+
+    /// A.7: a key file others can read still loads, with a warning to log.
+    #[test]
+    fn key_file_readable_by_others_loads_with_a_warning() {
+        let dir = TempDir::new();
+        let file = dir.0.join("keys");
+        let key = generate_key_base64();
+        for loose in [0o644, 0o640, 0o604] {
+            write_file(&file, &key, loose);
+            let loaded = load(KeySource::new(None, Some(file.clone()), &dir.0)).unwrap();
+            assert_eq!(loaded.warnings.len(), 1, "{loose:o}");
+            assert!(loaded.warnings[0].contains("chmod 600"), "{:?}", loaded.warnings);
+            assert!(!loaded.warnings[0].contains(&key), "{:?}", loaded.warnings);
+        }
+        write_file(&file, &key, 0o400);
+        assert!(load(KeySource::new(None, Some(file), &dir.0)).unwrap().warnings.is_empty());
+    }
+
+    /// A.6: `rotate_file` appends a new key, keeps the old ones and comments, stays 0600.
+    #[test]
+    fn rotate_file_appends_a_key_and_keeps_the_old_ones() {
+        let dir = TempDir::new();
+        let data_dir = dir.0.clone();
+        let first = load(KeySource::new(None, None, &data_dir)).unwrap();
+        let path = data_dir.join(DEFAULT_KEY_FILE);
+        let blob = first.ring.encrypt(b"client secret", &AAD);
+        let before = fs::read_to_string(&path).unwrap();
+
+        let new_id = rotate_file(&path).unwrap();
+        let after = fs::read_to_string(&path).unwrap();
+        assert!(after.starts_with(&before), "old contents kept");
+        assert_eq!(mode(&path), 0o600);
+
+        let loaded = load(KeySource::new(None, None, &data_dir)).unwrap();
+        assert_eq!(loaded.ring.keys.len(), 2);
+        assert_eq!(loaded.ring.newest_key_id(), new_id);
+        assert_ne!(new_id, first.ring.newest_key_id());
+        assert_eq!(loaded.ring.decrypt(&blob, &AAD).unwrap().as_slice(), b"client secret");
+
+        // A file without a final newline, with loose permissions: the new file is 0600.
+        let file = dir.0.join("keys");
+        write_file(&file, &generate_key_base64(), 0o644);
+        let id = rotate_file(&file).unwrap();
+        assert_eq!(mode(&file), 0o600);
+        let loaded = load(KeySource::new(None, Some(file), &dir.0)).unwrap();
+        assert_eq!((loaded.ring.keys.len(), loaded.ring.newest_key_id()), (2, id));
+        // No temporary files left behind.
+        let names: Vec<_> = fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    /// A.7: rotation refuses a missing or broken file rather than writing a new one.
+    #[test]
+    fn rotate_file_refuses_a_missing_or_malformed_file() {
+        let dir = TempDir::new();
+        let path = dir.0.join("keys");
+        assert!(matches!(rotate_file(&path), Err(VaultError::Config { .. })));
+        assert!(!path.exists());
+        write_file(&path, "not a key\n", 0o600);
+        assert!(matches!(rotate_file(&path), Err(VaultError::Config { .. })));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "not a key\n");
+    }
+
+    /// A.7: a generated key for `PERCH_MASTER_KEY` loads, and each is new.
+    #[test]
+    fn generate_key_base64_gives_a_fresh_loadable_key() {
+        let (a, b) = (generate_key_base64(), generate_key_base64());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), KEY_BASE64_LEN);
+        let dir = TempDir::new();
+        assert!(load(KeySource::new(Some(a), None, &dir.0)).is_ok());
+    }
+
+    /// A.7: a ring must hold at least one key, each once.
+    #[test]
+    fn key_ring_refuses_no_keys_and_repeated_keys() {
+        assert!(matches!(KeyRing::new(vec![]), Err(VaultError::Config { .. })));
+        let bytes = [3u8; KEY_LEN];
+        let err = KeyRing::new(vec![MasterKey::from_bytes(&bytes), MasterKey::from_bytes(&bytes)]).unwrap_err();
+        assert!(err.to_string().contains("key 2 repeats the key of key 1"), "{err}");
+    }
+
+    /// A.4: text that is not UTF-8 is reported as the opaque error, not a panic.
+    #[test]
+    fn decrypt_string_of_non_utf8_is_undecryptable() {
+        let ring = ring();
+        let blob = ring.encrypt(&[0xff, 0xfe], &AAD);
+        assert_eq!(ring.decrypt_string(&blob, &AAD).unwrap_err(), VaultError::Undecryptable);
+    }
+}
