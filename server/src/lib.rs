@@ -4,6 +4,8 @@
 pub mod assets;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "fake-x")]
+pub mod fake_x;
 pub mod middleware;
 pub mod telemetry;
 
