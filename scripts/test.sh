@@ -22,7 +22,7 @@ pg_isready -h 127.0.0.1 -p 5432
 
 step "unit and integration tests (SQLite and PostgreSQL)"
 mkdir -p target
-cargo test -p app -p server --features app/ssr 2>&1 | tee target/cargo-test.log
+cargo test -p app -p server --features app/ssr,server/fake-x 2>&1 | tee target/cargo-test.log
 rust_passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
 
 step "release binary"

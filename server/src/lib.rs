@@ -164,7 +164,8 @@ async fn maintenance(state: AppState) {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM (shared by `perch serve` and the `fake-x` test server).
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
     let addr = listener.local_addr().unwrap_or(args.listen);
     println!("http://{addr}");
     let _ = std::io::stdout().flush();
-    match serve(listener, state, shutdown_signal()).await {
+    match serve(listener, state, perch_server::shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -78,23 +78,5 @@ async fn main() -> ExitCode {
             eprintln!("fake-x: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
