@@ -61,7 +61,7 @@ pub fn BrandsPage() -> impl IntoView {
                             </div>
                         }.into_any(),
                         Ok(list) => view! {
-                            <table class="table">
+                            <div class="table-wrap"><table class="table">
                                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Added"</th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|b| view! {
@@ -71,7 +71,7 @@ pub fn BrandsPage() -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any(),
                         Err(e) => view! { <div class="banner banner-error" role="alert">{e.to_string()}</div> }.into_any(),
                     }

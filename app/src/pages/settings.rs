@@ -46,7 +46,7 @@ pub fn SettingsPage() -> impl IntoView {
                         </section>
                         <section class="card" aria-labelledby="members">
                             <h2 id="members">"Members"</h2>
-                            <table class="table">
+                            <div class="table-wrap"><table class="table">
                                 <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th></tr></thead>
                                 <tbody>
                                     {s.members.into_iter().map(|m| view! {
@@ -57,7 +57,7 @@ pub fn SettingsPage() -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                             <p class="hint">"Add people with " <code>"perch user create --email E --org \"NAME\""</code> " on the server."</p>
                         </section>
                         {me.map(|v| view! {
