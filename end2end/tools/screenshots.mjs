@@ -36,7 +36,7 @@ for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['pho
   await page.waitForURL(/\/brands\/brd_/); await hydrated(); await shot('brand');
   await page.getByRole('link', { name: 'Delete brand…' }).click(); await page.waitForTimeout(300); await shot('brand-delete');
   await page.goto(`${base}/settings`); await hydrated(); await shot('settings');
-  await page.goto(`${base}/brands/brd_doesnotexist`); await shot('not-found');
+  await page.goto(`${base}/brands/brd_doesnotexist`); await hydrated(); await shot('not-found');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/login/); await hydrated();
   await page.getByLabel('Email').fill('nobody@example.com');
