@@ -6,12 +6,14 @@ mod names;
 mod password;
 mod role;
 mod views;
+mod x_app;
 
 pub use email::Email;
 pub use names::{BrandName, OrgName};
 pub use password::Password;
 pub use role::Role;
 pub use views::*;
+pub use x_app::{ClientId, ClientSecret};
 
 /// Characters a user cannot see or mean in a name: control characters and the like.
 pub(crate) fn has_invisible_chars(s: &str) -> bool {

@@ -16,10 +16,10 @@ pub fn BrandsPage() -> impl IntoView {
     let created = move || create.value().get().and_then(|r| r.ok());
     // After a successful create (hydrated page), empty the field for the next one.
     Effect::new(move |_| {
-        if created().is_some() {
-            if let Some(f) = form.get() {
-                f.reset();
-            }
+        if created().is_some()
+            && let Some(f) = form.get()
+        {
+            f.reset();
         }
     });
 
