@@ -36,10 +36,13 @@ fn shape(s: &str) -> Shape {
     if s.starts_with("AAAAAAAAAAAAAAAAAAAA") || s.contains('%') {
         return Shape::BearerToken;
     }
-    if let Some((user, rest)) = s.split_once('-') {
-        if !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Shape::AccessToken;
-        }
+    if let Some((user, rest)) = s.split_once('-')
+        && !user.is_empty()
+        && user.bytes().all(|b| b.is_ascii_digit())
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Shape::AccessToken;
     }
     if s.len() == 25 && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Shape::ApiKey;
