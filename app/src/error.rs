@@ -68,11 +68,15 @@ pub struct AppError {
     /// Set on internal errors: the id under which the details were logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// What the user typed, to put back in the form after a post without JavaScript; only ever
+    /// a value that is not secret (a well-formed Client ID, a name), never a password or secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None, correlation_id: None }
+        Self { code, message: message.into(), field: None, correlation_id: None, input: None }
     }
 
     /// A validation failure about one form field.

@@ -37,6 +37,26 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the master keys that seal secrets at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Print a new random master key (standard base64), for PERCH_MASTER_KEY.
+    Generate,
+    /// Add a new master key to the key file (PERCH_MASTER_KEY_FILE or <data dir>/master.key).
+    ///
+    /// New secrets are sealed with it once Perch restarts; old keys stay and keep decrypting
+    /// until `perch keys rewrap` has moved every stored secret to the new key. With
+    /// PERCH_MASTER_KEY, append a key from `perch keys generate` to it instead.
+    Rotate,
+    /// Re-encrypt every stored secret under the newest master key.
+    ///
+    /// Run it after `perch keys rotate` and a restart; afterwards the older keys can be removed.
+    /// Safe to run while Perch serves, and to run again.
+    Rewrap,
 }
 
 #[derive(Subcommand, Debug)]
@@ -103,6 +123,39 @@ pub async fn create_user(config: &Config, email: &str, org: &str, role: Option<&
         println!("Using existing organization \"{}\" ({})", org_name.as_str(), created.org_id);
     }
     println!("Created user {email} ({}) as {}", created.user_id, created.role.as_str());
+    state.db.close().await;
+    Ok(())
+}
+
+/// `perch keys generate`
+pub fn keys_generate() {
+    println!("{}", app::server::vault::generate_key_base64());
+}
+
+/// `perch keys rotate`
+pub fn keys_rotate(config: &Config) -> anyhow::Result<()> {
+    use app::server::vault::{DEFAULT_KEY_FILE, ENV_KEY, rotate_file};
+    if config.master_key.is_some() {
+        anyhow::bail!(
+            "{ENV_KEY} is set, so its keys are yours to manage: append a key from `perch keys generate` to it \
+             (comma separated, newest last), restart every instance, then run `perch keys rewrap`"
+        );
+    }
+    let path = config.master_key_file.clone().unwrap_or_else(|| config.data_dir.join(DEFAULT_KEY_FILE));
+    let id = rotate_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("Added master key {id:#010x} to {}.", path.display());
+    println!("Restart Perch (every instance) so new secrets use it, then run `perch keys rewrap`.");
+    Ok(())
+}
+
+/// `perch keys rewrap`
+pub async fn keys_rewrap(config: &Config) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let (moved, current) = app::server::credentials::rewrap_all(state.db.pool(), &state.vault).await?;
+    println!(
+        "Re-encrypted {moved} stored credential(s) under master key {:#010x}; {current} already used it.",
+        state.vault.newest_key_id()
+    );
     state.db.close().await;
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use app::server::{AppConfig, Backend};
+use secrecy::SecretString;
 
 /// Every setting Perch reads, with its default and meaning, for `--help` and the README.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
@@ -18,6 +19,10 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("PERCH_SIGNUP", "open", "`open` lets anyone create an organization; `closed` leaves `perch user create` as the way in"),
     ("PERCH_SESSION_IDLE_MINUTES", "480", "a dashboard session unused this long ends"),
     ("PERCH_SESSION_MAX_HOURS", "168", "a dashboard session ends this long after sign-in"),
+    ("PERCH_MASTER_KEY", "(none)", "base64 32-byte master key(s) sealing secrets at rest, comma separated, newest last; required with PostgreSQL"),
+    ("PERCH_MASTER_KEY_FILE", "<data dir>/master.key", "a file of master keys, one per line, newest last; with SQLite generated (0600) on first run if no key is set"),
+    ("PERCH_X_API_URL", "https://api.x.com", "X's API base URL (token, revoke, users/me, tweets)"),
+    ("PERCH_X_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize", "X's OAuth 2.0 consent page"),
     ("PERCH_CONFIG", "(none)", "a file of PERCH_*=value lines read before the environment"),
 ];
 
@@ -37,6 +42,12 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// `PERCH_MASTER_KEY`, kept secret (its `Debug` is redacted).
+    pub master_key: Option<SecretString>,
+    /// `PERCH_MASTER_KEY_FILE`.
+    pub master_key_file: Option<PathBuf>,
+    pub x_api_url: String,
+    pub x_authorize_url: String,
     pub app: AppConfig,
 }
 
@@ -78,6 +89,15 @@ impl Config {
             "closed" => false,
             other => return Err(err("PERCH_SIGNUP", format!("`{other}` is neither `open` nor `closed`"))),
         };
+        let x_api_url = plain_url("PERCH_X_API_URL", get("PERCH_X_API_URL").unwrap_or("https://api.x.com"), true)?;
+        let x_authorize_url = plain_url(
+            "PERCH_X_AUTHORIZE_URL",
+            get("PERCH_X_AUTHORIZE_URL").unwrap_or("https://x.com/i/oauth2/authorize"),
+            false,
+        )?;
+        // An empty PERCH_MASTER_KEY is kept (and refused by the vault), not taken as unset.
+        let master_key = vars.get("PERCH_MASTER_KEY").map(|v| SecretString::from(v.trim().to_owned()));
+        let master_key_file = get("PERCH_MASTER_KEY_FILE").map(PathBuf::from);
         let idle = positive(get("PERCH_SESSION_IDLE_MINUTES"), "PERCH_SESSION_IDLE_MINUTES", 480)?;
         let max = positive(get("PERCH_SESSION_MAX_HOURS"), "PERCH_SESSION_MAX_HOURS", 168)?;
 
@@ -85,6 +105,10 @@ impl Config {
             listen,
             data_dir,
             database_url,
+            master_key,
+            master_key_file,
+            x_api_url,
+            x_authorize_url,
             app: AppConfig {
                 public_url,
                 public_origin,
@@ -130,6 +154,19 @@ fn parse_public_url(raw: &str) -> Result<(String, String, bool), ConfigError> {
     Ok((origin.clone(), origin, https))
 }
 
+/// An http(s) URL without query or fragment; with `base`, its trailing slash removed.
+fn plain_url(setting: &str, raw: &str, base: bool) -> Result<String, ConfigError> {
+    let url = url::Url::parse(raw).map_err(|e| err(setting, format!("`{raw}` is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(err(setting, format!("`{raw}` must be an http or https URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(err(setting, "must not contain a query, fragment, user name or password"));
+    }
+    let s = url.to_string();
+    Ok(if base { s.trim_end_matches('/').to_owned() } else { s })
+}
+
 fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| err("PERCH_CONFIG", format!("cannot read {}: {e}", path.display())))?;
@@ -166,6 +203,15 @@ mod tests {
         assert_eq!(c.app.public_url, "http://127.0.0.1:3000");
         assert_eq!(c.database_url, "sqlite://./perch-data/perch.db");
         assert!(c.app.signup_open && !c.app.https);
+        assert_eq!(c.x_api_url, "https://api.x.com");
+        assert_eq!(c.x_authorize_url, "https://x.com/i/oauth2/authorize");
+        assert!(c.master_key.is_none() && c.master_key_file.is_none());
+    }
+
+    #[test]
+    fn the_master_key_never_shows_in_debug() {
+        let c = Config::from_vars(&vars(&[("PERCH_MASTER_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy0hIQ==")])).unwrap();
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 
     #[test]
@@ -188,6 +234,8 @@ mod tests {
             ("PERCH_SIGNUP", "maybe"),
             ("PERCH_SESSION_IDLE_MINUTES", "0"),
             ("PERCH_SESSION_MAX_HOURS", "soon"),
+            ("PERCH_X_API_URL", "api.x.com"),
+            ("PERCH_X_AUTHORIZE_URL", "ftp://x.com/i/oauth2/authorize"),
         ] {
             let e = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.setting, k, "{k}={v}");

@@ -1,6 +1,9 @@
+#![recursion_limit = "256"]
+
 //! The `perch` server: configuration, router assembly, asset embedding and startup. The tests
 //! build the same router through [`build_router`].
 
+pub mod api;
 pub mod assets;
 pub mod cli;
 pub mod config;
@@ -24,6 +27,8 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use app::server::vault::{self, KeyRing};
+use app::server::x_client::XClient;
 use app::server::{AppState, Db, passwords::Passwords};
 use app::{App, shell};
 pub use config::Config;
@@ -48,8 +53,38 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         .await
         .map_err(|e| anyhow::anyhow!("PERCH_DATABASE_URL: cannot open the database: {e}"))?;
     db.migrate().await.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    let vault = load_vault(config)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    Ok(AppState { db, config: Arc::new(config.app.clone()), passwords: Passwords::new(cores) })
+    Ok(AppState {
+        db,
+        config: Arc::new(config.app.clone()),
+        passwords: Passwords::new(cores),
+        vault: Arc::new(vault),
+        x: XClient::new(&config.x_api_url, &config.x_authorize_url),
+    })
+}
+
+/// Loads the master key ring (security.md A.7): `PERCH_MASTER_KEY`, `PERCH_MASTER_KEY_FILE` or
+/// `<data dir>/master.key`, generating the last on a first run with SQLite only.
+pub fn load_vault(config: &Config) -> anyhow::Result<KeyRing> {
+    use secrecy::ExposeSecret as _;
+    let env = config.master_key.as_ref().map(|k| k.expose_secret().to_owned());
+    let mut source = vault::KeySource::new(env, config.master_key_file.clone(), &config.data_dir);
+    if !config.database_url.starts_with("sqlite:") {
+        source = source.without_generation();
+    }
+    let loaded = vault::load(source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    match &loaded.origin {
+        vault::KeyOrigin::Generated(path) => tracing::warn!(
+            path = %path.display(),
+            "generated a new master key: back this file up, without it stored secrets cannot be decrypted"
+        ),
+        origin => tracing::info!(keys = %origin, key_id = %format_args!("{:#010x}", loaded.ring.newest_key_id()), "master keys loaded"),
+    }
+    Ok(loaded.ring)
 }
 
 /// The Leptos options, set in code so the binary needs no `Cargo.toml` or site folder beside it.
@@ -82,6 +117,7 @@ pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(api::routes().method_not_allowed_fallback(api::method_not_allowed))
         .leptos_routes_with_context(
             &router_state,
             routes,
@@ -97,6 +133,7 @@ pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
             Router::new().fallback(fallback).layer(CompressionLayer::new()).with_state(router_state.clone()),
         )
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
+        .layer(axum::middleware::from_fn(api::dashboard_only))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::security_headers))

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use perch_server::cli::{self, Cli, Command, UserCommand};
+use perch_server::cli::{self, Cli, Command, KeysCommand, UserCommand};
 use perch_server::{Config, telemetry};
 
 #[tokio::main]
@@ -20,6 +20,12 @@ async fn main() -> std::process::ExitCode {
         Command::User(UserCommand::Create { email, org, role }) => {
             cli::create_user(&config, &email, &org, role.as_deref()).await
         }
+        Command::Keys(KeysCommand::Generate) => {
+            cli::keys_generate();
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&config),
+        Command::Keys(KeysCommand::Rewrap) => cli::keys_rewrap(&config).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

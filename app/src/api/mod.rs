@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod brands;
 pub mod org;
+pub mod twitter;
 
 /// Where a sign-in may send the browser afterwards: only a path on this site, never another
 /// host (`//evil.example` and `/\evil.example` are protocol-relative URLs in browsers).

@@ -5,6 +5,7 @@ mod email;
 mod names;
 mod password;
 mod role;
+mod twitter;
 mod views;
 mod x_app;
 
@@ -12,6 +13,7 @@ pub use email::Email;
 pub use names::{BrandName, OrgName};
 pub use password::Password;
 pub use role::Role;
+pub use twitter::*;
 pub use views::*;
 pub use x_app::{ClientId, ClientSecret};
 

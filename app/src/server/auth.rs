@@ -25,13 +25,18 @@ pub async fn session() -> Result<Session, AppError> {
 pub async fn viewer() -> Result<Option<Viewer>, AppError> {
     let state = state()?;
     let session = session().await?;
-    let Some(uid) = sessions::user_id(&session, &state.config).await? else {
+    viewer_of(&state, &session).await
+}
+
+/// The user signed in to `session`, outside a server function (the JSON API's handlers).
+pub async fn viewer_of(state: &AppState, session: &Session) -> Result<Option<Viewer>, AppError> {
+    let Some(uid) = sessions::user_id(session, &state.config).await? else {
         return Ok(None);
     };
     let viewer = users::viewer(state.db.pool(), &uid).await?;
     if viewer.is_none() {
         // The user was deleted while signed in: end the session rather than keep a ghost.
-        sessions::sign_out(&session).await?;
+        sessions::sign_out(session).await?;
     }
     Ok(viewer)
 }

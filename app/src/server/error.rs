@@ -12,6 +12,8 @@ pub enum ServerError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("session store: {0}")]
     Session(#[from] tower_sessions::session::Error),
+    #[error("vault: {0}")]
+    Vault(#[from] super::vault::VaultError),
     #[error("password hashing: {0}")]
     Hashing(String),
     #[error("{0}")]
@@ -40,6 +42,7 @@ impl From<ServerError> for AppError {
             message: "Something went wrong on our side; nothing was changed. Try again, and if it keeps happening, give the reference to your administrator.".into(),
             field: None,
             correlation_id: Some(id),
+            input: None,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Server-only code (the `ssr` feature): database, sessions, passwords and the SQL behind each
 //! server function. Nothing here is compiled into the browser bundle.
 
+pub mod audit;
 pub mod auth;
 pub mod brands;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod ids;
@@ -12,8 +14,10 @@ pub mod passwords;
 pub mod sessions;
 pub mod state;
 pub mod throttle;
+pub mod twitter;
 pub mod users;
 pub mod vault;
+pub mod x_client;
 
 pub use config::AppConfig;
 pub use db::{Backend, Db};

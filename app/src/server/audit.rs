@@ -1,0 +1,47 @@
+//! The organization's audit trail: who saved, replaced, tested or removed which credentials, and
+//! when. Entries are written in the transaction of the change they describe and hold only
+//! previews, names and results, never a secret (security.md B.11).
+
+use sqlx::{Any, AnyPool, Transaction};
+
+use super::error::ServerError;
+use crate::domain::AuditEntry;
+
+/// How many entries the settings page shows.
+pub const PAGE: i64 = 50;
+
+pub async fn record(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    at: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), ServerError> {
+    sqlx::query("insert into audit_events (org_id, at, actor, action, target, detail) values ($1, $2, $3, $4, $5, $6)")
+        .bind(org_id)
+        .bind(at)
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The newest `limit` entries, newest first.
+pub async fn recent(pool: &AnyPool, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, ServerError> {
+    let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        "select at, actor, action, target, detail from audit_events where org_id = $1 order by seq desc limit $2",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, actor, action, target, detail)| AuditEntry { at, actor, action, target, detail })
+        .collect())
+}

@@ -1,0 +1,356 @@
+//! Bring-your-own X app credentials at rest: one default per organization and at most one
+//! override per brand (unique partial indexes on both databases), each Client ID and Client
+//! Secret a vault blob bound to its organization, record and field. Only the Client ID's first
+//! six characters are stored in plaintext (security.md A, B).
+//!
+//! Every write runs in one transaction with its audit event, so a crash leaves the old state or
+//! the new one with its trail (H.37).
+
+use sqlx::{Any, AnyPool, Transaction};
+
+use super::audit;
+use super::error::ServerError;
+use super::ids::new_id;
+use super::now;
+use super::vault::{Aad, KeyRing};
+use crate::domain::{ClientId, ClientSecret, CredentialView, LastTest, SaveChange, SaveOutcome, TestResult};
+
+/// The vault fields of a credential row.
+pub const FIELD_CLIENT_ID: &str = "client_id";
+pub const FIELD_CLIENT_SECRET: &str = "client_secret";
+
+/// Which credentials: the organization default (`None`) or a brand's override.
+pub type Target<'a> = Option<&'a str>;
+
+/// Credentials ready to talk to X with, for the connect flow: the brand's own, else the
+/// default (see [`resolve`]).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub credential_id: String,
+    /// The brand whose override this is, or `None` when it is the organization default.
+    pub brand_id: Option<String>,
+    pub client_id: ClientId,
+    pub client_secret: ClientSecret,
+    pub generation: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    brand_id: Option<String>,
+    client_id_preview: String,
+    generation: i64,
+    created_at: i64,
+    updated_at: i64,
+    updated_by: String,
+    last_test_result: Option<String>,
+    last_tested_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, brand_id, client_id_preview, generation, created_at, updated_at, updated_by, last_test_result, last_tested_at";
+
+impl From<Row> for CredentialView {
+    fn from(r: Row) -> Self {
+        let last_test = match (r.last_test_result.as_deref().and_then(TestResult::parse), r.last_tested_at) {
+            (Some(result), Some(at)) => Some(LastTest { result, at }),
+            _ => None,
+        };
+        CredentialView {
+            id: r.id,
+            brand_id: r.brand_id,
+            client_id_preview: r.client_id_preview,
+            has_secret: true,
+            generation: r.generation,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            updated_by: r.updated_by,
+            last_test,
+        }
+    }
+}
+
+/// `brand_id is null` or `brand_id = $n`: the one place the target becomes SQL.
+fn target_clause(target: Target<'_>, n: usize) -> String {
+    match target {
+        None => "brand_id is null".to_owned(),
+        Some(_) => format!("brand_id = ${n}"),
+    }
+}
+
+/// The organization's default and every override, default first.
+pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<CredentialView>, ServerError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "select {COLUMNS} from twitter_credentials where org_id = $1 order by brand_id is not null, created_at, id"
+    ))
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn get(pool: &AnyPool, org_id: &str, target: Target<'_>) -> Result<Option<CredentialView>, ServerError> {
+    let sql = format!("select {COLUMNS} from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
+    let mut q = sqlx::query_as::<_, Row>(&sql).bind(org_id);
+    if let Some(b) = target {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_optional(pool).await?.map(Into::into))
+}
+
+#[derive(sqlx::FromRow)]
+struct SealedRow {
+    id: String,
+    brand_id: Option<String>,
+    client_id_enc: Vec<u8>,
+    client_secret_enc: Vec<u8>,
+    generation: i64,
+}
+
+impl SealedRow {
+    fn open(self, vault: &KeyRing, org_id: &str) -> Result<Resolved, ServerError> {
+        let place = |field| Aad { org_id, record_id: &self.id, field };
+        let id = vault.decrypt_string(&self.client_id_enc, &place(FIELD_CLIENT_ID))?;
+        let secret = vault.decrypt_string(&self.client_secret_enc, &place(FIELD_CLIENT_SECRET))?;
+        use secrecy::ExposeSecret as _;
+        // What was stored passed these checks when saved; a failure now means the data changed.
+        let client_id = ClientId::parse(id.expose_secret())
+            .map_err(|_| ServerError::Other("a stored Client ID no longer parses".into()))?;
+        let client_secret = ClientSecret::parse(secret.expose_secret())
+            .map_err(|_| ServerError::Other("a stored Client Secret no longer parses".into()))?;
+        Ok(Resolved { credential_id: self.id, brand_id: self.brand_id, client_id, client_secret, generation: self.generation })
+    }
+}
+
+async fn sealed(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    target: Target<'_>,
+) -> Result<Option<SealedRow>, ServerError> {
+    let sql = format!(
+        "select id, brand_id, client_id_enc, client_secret_enc, generation from twitter_credentials where org_id = $1 and {}",
+        target_clause(target, 2)
+    );
+    let mut q = sqlx::query_as::<_, SealedRow>(&sql).bind(org_id);
+    if let Some(b) = target {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_optional(&mut **tx).await?)
+}
+
+/// The credentials a connection for `brand_id` uses: the brand's override if it has one, else
+/// the organization default; `None` when neither exists.
+pub async fn resolve(pool: &AnyPool, vault: &KeyRing, org_id: &str, brand_id: Option<&str>) -> Result<Option<Resolved>, ServerError> {
+    let mut tx = pool.begin().await?;
+    let mut row = None;
+    if let Some(b) = brand_id {
+        row = sealed(&mut tx, org_id, Some(b)).await?;
+    }
+    if row.is_none() {
+        row = sealed(&mut tx, org_id, None).await?;
+    }
+    tx.commit().await?;
+    row.map(|r| r.open(vault, org_id)).transpose()
+}
+
+/// Who is acting, for `updated_by` and the audit trail.
+pub struct Actor<'a> {
+    pub org_id: &'a str,
+    pub email: &'a str,
+    /// How the target is named in the trail: "Organization default" or "Brand “Acme”".
+    pub target_label: &'a str,
+}
+
+/// Saves credentials for `target`, telling a first save, a rotation (same Client ID, new
+/// secret: the generation goes up), a new app (another Client ID: a new record, so accounts of
+/// the old app can be told apart) and a repeat apart. `tested` is a test of exactly this pair
+/// made just before. A brand of another organization fails the foreign key: the caller checks
+/// the brand first.
+pub async fn save(
+    pool: &AnyPool,
+    vault: &KeyRing,
+    actor: &Actor<'_>,
+    target: Target<'_>,
+    client_id: &ClientId,
+    secret: &ClientSecret,
+    tested: Option<LastTest>,
+) -> Result<SaveOutcome, ServerError> {
+    let org_id = actor.org_id;
+    let t = now();
+    let mut tx = pool.begin().await?;
+    let existing = sealed(&mut tx, org_id, target).await?;
+    let (change, id, generation) = match existing {
+        None => (SaveChange::Created, new_id("xcr"), 1),
+        Some(row) => {
+            let id = row.id.clone();
+            let generation = row.generation;
+            let current = row.open(vault, org_id)?;
+            if current.client_id != *client_id {
+                sqlx::query("delete from twitter_credentials where id = $1").bind(&id).execute(&mut *tx).await?;
+                (SaveChange::AppReplaced, new_id("xcr"), 1)
+            } else if current.client_secret != *secret {
+                (SaveChange::SecretRotated, id, generation + 1)
+            } else {
+                (SaveChange::Unchanged, id, generation)
+            }
+        }
+    };
+    let place = |field| Aad { org_id, record_id: &id, field };
+    let id_blob = vault.encrypt_str(client_id.as_str(), &place(FIELD_CLIENT_ID));
+    let secret_blob = vault.encrypt_str(secret.expose(), &place(FIELD_CLIENT_SECRET));
+    let (test_result, tested_at) = (tested.map(|t| t.result.as_str()), tested.map(|t| t.at));
+    match change {
+        SaveChange::Created | SaveChange::AppReplaced => {
+            sqlx::query(
+                "insert into twitter_credentials (id, org_id, brand_id, client_id_preview, client_id_enc, client_secret_enc, \
+                 generation, created_at, updated_at, updated_by, last_test_result, last_tested_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(target)
+            .bind(client_id.preview())
+            .bind(id_blob)
+            .bind(secret_blob)
+            .bind(generation)
+            .bind(t)
+            .bind(actor.email)
+            .bind(test_result)
+            .bind(tested_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        SaveChange::SecretRotated | SaveChange::Unchanged => {
+            // A repeat keeps an earlier test result unless a new one came with it.
+            sqlx::query(
+                "update twitter_credentials set client_id_enc = $1, client_secret_enc = $2, generation = $3, updated_at = $4, \
+                 updated_by = $5, last_test_result = case when $6 then $7 else last_test_result end, \
+                 last_tested_at = case when $6 then $8 else last_tested_at end where id = $9",
+            )
+            .bind(id_blob)
+            .bind(secret_blob)
+            .bind(generation)
+            .bind(t)
+            .bind(actor.email)
+            .bind(tested.is_some() || change == SaveChange::SecretRotated)
+            .bind(test_result)
+            .bind(tested_at)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let action = match change {
+        SaveChange::Created => "Saved credentials",
+        SaveChange::SecretRotated => "Replaced the Client Secret (rotation)",
+        SaveChange::AppReplaced => "Replaced the X app (new Client ID)",
+        SaveChange::Unchanged => "Saved the same credentials again",
+    };
+    let mut detail = format!("Client ID {}…", client_id.preview());
+    if change == SaveChange::SecretRotated {
+        detail.push_str(&format!(", secret generation {generation}"));
+    }
+    detail.push_str(&match tested {
+        Some(t) => format!(", tested: {}", t.result.label()),
+        None => ", not tested".to_owned(),
+    });
+    audit::record(&mut tx, org_id, t, actor.email, action, actor.target_label, &detail).await?;
+    tx.commit().await?;
+    let credential = get(pool, org_id, target).await?.ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
+    Ok(SaveOutcome { change, credential })
+}
+
+/// Records a test in the trail and, when `client_id` and `secret` are exactly the pair saved for
+/// `target`, as that pair's last test.
+pub async fn record_test(
+    pool: &AnyPool,
+    vault: &KeyRing,
+    actor: &Actor<'_>,
+    target: Target<'_>,
+    client_id: &ClientId,
+    secret: &ClientSecret,
+    result: LastTest,
+) -> Result<(), ServerError> {
+    let org_id = actor.org_id;
+    let mut tx = pool.begin().await?;
+    let mut of_saved = false;
+    if let Some(row) = sealed(&mut tx, org_id, target).await? {
+        let id = row.id.clone();
+        let current = row.open(vault, org_id)?;
+        if current.client_id == *client_id && current.client_secret == *secret {
+            of_saved = true;
+            sqlx::query("update twitter_credentials set last_test_result = $1, last_tested_at = $2 where id = $3")
+                .bind(result.result.as_str())
+                .bind(result.at)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let detail = format!(
+        "Client ID {}…{}: {}",
+        client_id.preview(),
+        if of_saved { " (the saved pair)" } else { "" },
+        result.result.label()
+    );
+    audit::record(&mut tx, org_id, result.at, actor.email, "Tested credentials", actor.target_label, &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes the credentials of `target`; `Ok(None)` when there were none. Returns the removed
+/// credentials' preview.
+pub async fn remove(pool: &AnyPool, actor: &Actor<'_>, target: Target<'_>) -> Result<Option<String>, ServerError> {
+    let org_id = actor.org_id;
+    let mut tx = pool.begin().await?;
+    let sql = format!("select client_id_preview from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
+    let mut q = sqlx::query_scalar::<_, String>(&sql).bind(org_id);
+    if let Some(b) = target {
+        q = q.bind(b);
+    }
+    let Some(preview) = q.fetch_optional(&mut *tx).await? else {
+        return Ok(None);
+    };
+    let sql = format!("delete from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
+    let mut q = sqlx::query(&sql).bind(org_id);
+    if let Some(b) = target {
+        q = q.bind(b);
+    }
+    q.execute(&mut *tx).await?;
+    let detail = format!("Client ID {preview}…");
+    audit::record(&mut tx, org_id, now(), actor.email, "Removed credentials", actor.target_label, &detail).await?;
+    tx.commit().await?;
+    Ok(Some(preview))
+}
+
+/// Every vault blob in this table, for `perch keys rewrap`: re-encrypts under the newest key
+/// those sealed with an older one, one row per transaction. Returns (rewrapped, already current).
+pub async fn rewrap_all(pool: &AnyPool, vault: &KeyRing) -> Result<(u64, u64), ServerError> {
+    let rows: Vec<(String, String, Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("select id, org_id, client_id_enc, client_secret_enc from twitter_credentials order by id")
+            .fetch_all(pool)
+            .await?;
+    let (mut moved, mut current) = (0, 0);
+    for (id, org_id, id_blob, secret_blob) in rows {
+        if !vault.needs_rewrap(&id_blob) && !vault.needs_rewrap(&secret_blob) {
+            current += 1;
+            continue;
+        }
+        let place = |field| Aad { org_id: &org_id, record_id: &id, field };
+        let id_blob2 = vault.rewrap(&id_blob, &place(FIELD_CLIENT_ID))?;
+        let secret_blob2 = vault.rewrap(&secret_blob, &place(FIELD_CLIENT_SECRET))?;
+        // Only if the row still holds what was read: a save in between wins.
+        let done = sqlx::query(
+            "update twitter_credentials set client_id_enc = $1, client_secret_enc = $2 \
+             where id = $3 and client_id_enc = $4 and client_secret_enc = $5",
+        )
+        .bind(id_blob2)
+        .bind(secret_blob2)
+        .bind(&id)
+        .bind(id_blob)
+        .bind(secret_blob)
+        .execute(pool)
+        .await?;
+        moved += done.rows_affected();
+    }
+    Ok((moved, current))
+}
