@@ -8,6 +8,9 @@ if (!dir) {
 }
 const port = process.env.PERCH_E2E_PORT ?? '3180';
 export const baseURL = `http://127.0.0.1:${port}`;
+// The fake X (server/src/bin/fake-x.rs), copied beside the binary by scripts/test.sh.
+const fakeXPort = process.env.PERCH_E2E_FAKE_X_PORT ?? '3190';
+export const fakeXURL = `http://127.0.0.1:${fakeXPort}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -40,19 +43,32 @@ export default defineConfig({
     { name: 'js', use: { javaScriptEnabled: true } },
     { name: 'nojs', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: './perch serve',
-    cwd: dir,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      PERCH_LISTEN: `127.0.0.1:${port}`,
-      PERCH_PUBLIC_URL: baseURL,
-      PERCH_DATA_DIR: `${dir}/data`,
-      RUST_LOG: process.env.RUST_LOG ?? 'info',
+  webServer: [
+    {
+      command: `./fake-x --listen 127.0.0.1:${fakeXPort}`,
+      cwd: dir,
+      url: `${fakeXURL}/_fake/switches`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
     },
-  },
+    {
+      command: './perch serve',
+      cwd: dir,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        PERCH_LISTEN: `127.0.0.1:${port}`,
+        PERCH_PUBLIC_URL: baseURL,
+        PERCH_DATA_DIR: `${dir}/data`,
+        PERCH_X_API_URL: fakeXURL,
+        PERCH_X_AUTHORIZE_URL: `${fakeXURL}/i/oauth2/authorize`,
+        RUST_LOG: process.env.RUST_LOG ?? 'info',
+      },
+    },
+  ],
 });

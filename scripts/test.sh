@@ -32,6 +32,8 @@ step "end-to-end tests (Chromium, JavaScript on and off)"
 e2e_dir=$(mktemp -d -t perch-e2e-XXXXXX)
 trap 'rm -rf "$e2e_dir"' EXIT
 cp target/release/perch "$e2e_dir/"
+# The fake X, built by `cargo test` above (feature fake-x); never part of the perch binary.
+cp target/debug/fake-x "$e2e_dir/"
 (cd end2end && PERCH_E2E_DIR="$e2e_dir" npx playwright test 2>&1) | tee target/e2e.log
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' target/e2e.log | awk '{s+=$1} END {print s+0}')
 

@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! Perch's dashboard: pages, components, server functions and domain types, shared by the
 //! server (feature `ssr`) and the browser (feature `hydrate`).
 
@@ -15,7 +17,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use components::layout::DashboardLayout;
-use pages::{BrandPage, BrandsPage, HomeRedirect, LoginPage, NotFound, SettingsPage, SignupPage};
+use pages::{BrandPage, BrandsPage, HomeRedirect, LoginPage, NotFound, SettingsPage, SignupPage, TwitterSettingsPage};
 
 /// The HTML document around the app. On the server it also sets the page's
 /// Content-Security-Policy with the nonce Leptos puts on its inline hydration script.
@@ -69,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/brands") view=BrandsPage ssr=SsrMode::Async/>
                     <Route path=path!("/brands/:id") view=BrandPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/twitter") view=TwitterSettingsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

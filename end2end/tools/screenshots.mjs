@@ -1,11 +1,23 @@
 // Takes screenshots of every page as a user sees them, at laptop and phone widths.
-//   node tools/screenshots.mjs http://127.0.0.1:3000 /tmp/shots
+//   node tools/screenshots.mjs http://127.0.0.1:3000 /tmp/shots [http://127.0.0.1:3190]
+// With the third argument (a fake X, server/src/bin/fake-x.rs, that Perch points at), the tour
+// also sets up the Twitter integration.
 // Signs up a throwaway organization on the instance it is pointed at.
 import { chromium } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:3000';
 const out = process.argv[3] ?? '/tmp/perch-shots';
+const fakeX = process.argv[4];
+
+async function registerApp() {
+  const res = await fetch(`${fakeX}/_fake/apps`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ callback_urls: [`${base}/oauth/callback/twitter`] }),
+  });
+  return res.json();
+}
 mkdirSync(out, { recursive: true });
 
 const browser = await chromium.launch({
@@ -36,6 +48,29 @@ for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['pho
   await page.waitForURL(/\/brands\/brd_/); await hydrated(); await shot('brand');
   await page.getByRole('link', { name: 'Delete brand…' }).click(); await page.waitForTimeout(300); await shot('brand-delete');
   await page.goto(`${base}/settings`); await hydrated(); await shot('settings');
+  await page.goto(`${base}/settings/twitter`); await hydrated(); await shot('twitter-empty');
+  if (fakeX) {
+    const app = await registerApp();
+    await page.getByLabel('OAuth 2.0 Client ID').fill(app.client_secret);
+    await page.getByLabel('OAuth 2.0 Client Secret').fill(app.client_secret);
+    await page.getByRole('button', { name: 'Save', exact: true }).click(); await page.waitForTimeout(600);
+    await shot('twitter-mistake');
+    await page.getByLabel('OAuth 2.0 Client ID').fill(app.client_id);
+    await page.getByLabel('OAuth 2.0 Client Secret').fill(app.client_secret);
+    await page.getByRole('button', { name: 'Test credentials' }).click(); await page.waitForTimeout(800);
+    await shot('twitter-tested');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForURL(/done=created/); await page.waitForTimeout(500); await shot('twitter-saved');
+    await page.getByRole('link', { name: 'Add override' }).first().click(); await page.waitForTimeout(400);
+    const other = await registerApp();
+    await page.getByLabel('OAuth 2.0 Client ID').fill(other.client_id);
+    await page.getByLabel('OAuth 2.0 Client Secret').fill(app.client_secret);
+    await page.getByRole('button', { name: 'Test credentials' }).click(); await page.waitForTimeout(800);
+    await shot('twitter-override-invalid');
+    await page.getByLabel('OAuth 2.0 Client Secret').fill(other.client_secret);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForURL(/done=created/); await page.waitForTimeout(500); await shot('twitter-override-saved');
+  }
   await page.goto(`${base}/brands/brd_doesnotexist`); await hydrated(); await shot('not-found');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/login/); await hydrated();

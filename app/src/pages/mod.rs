@@ -7,6 +7,7 @@ mod login;
 mod not_found;
 mod settings;
 mod signup;
+mod twitter;
 
 pub use brand::BrandPage;
 pub use brands::BrandsPage;
@@ -15,3 +16,4 @@ pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use settings::SettingsPage;
 pub use signup::SignupPage;
+pub use twitter::TwitterSettingsPage;

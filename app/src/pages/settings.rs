@@ -4,6 +4,7 @@ use leptos_meta::Title;
 use crate::api::org::{RenameOrg, get_org_settings};
 use crate::components::forms::{ErrorBanner, Field, Submit, action_error};
 use crate::components::layout::CurrentViewer;
+use crate::components::settings_tabs::SettingsTabs;
 use crate::domain::{OrgName, format_utc};
 
 #[component]
@@ -20,6 +21,7 @@ pub fn SettingsPage() -> impl IntoView {
             <h1>"Settings"</h1>
             <p class="lede">"Your organization, its members, and your account."</p>
         </header>
+        <SettingsTabs/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let me = viewer.await.ok().flatten();
