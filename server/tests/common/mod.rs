@@ -41,23 +41,26 @@ pub fn postgres_admin_url() -> String {
     std::env::var("PERCH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A database that exists for one test and is removed afterwards.
+/// A database that exists for one test and is removed afterwards, with a data directory of its
+/// own (where SQLite lives and the master key file is generated).
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
-    dir: Option<PathBuf>,
+    pub dir: PathBuf,
+    /// `PERCH_MASTER_KEY` for PostgreSQL, which refuses to generate a key file.
+    pub master_key: Option<String>,
     pg_name: Option<String>,
 }
 
 impl TestDb {
     pub async fn new(backend: Backend) -> Self {
         let tag = uuid::Uuid::new_v4().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("perch-test-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
         match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("perch-test-{tag}"));
-                std::fs::create_dir_all(&dir).unwrap();
                 let url = format!("sqlite://{}", dir.join("perch.db").display());
-                TestDb { url, backend, dir: Some(dir), pg_name: None }
+                TestDb { url, backend, dir, master_key: None, pg_name: None }
             }
             Backend::Postgres => {
                 use sqlx::Connection;
@@ -69,23 +72,45 @@ impl TestDb {
                 sqlx::query(&format!("create database {name}")).execute(&mut conn).await.unwrap();
                 let _ = conn.close().await;
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                TestDb { url: format!("{base}/{name}"), backend, dir: None, pg_name: Some(name) }
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    dir,
+                    master_key: Some(app::server::vault::generate_key_base64()),
+                    pg_name: Some(name),
+                }
             }
         }
     }
 
+    /// The settings that point Perch at this database.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("PERCH_DATABASE_URL".to_owned(), self.url.clone()),
+            ("PERCH_DATA_DIR".to_owned(), self.dir.display().to_string()),
+        ];
+        if let Some(key) = &self.master_key {
+            env.push(("PERCH_MASTER_KEY".to_owned(), key.clone()));
+        }
+        env
+    }
+
     /// The SQLite database file and its WAL (for at-rest checks).
     pub fn sqlite_files(&self) -> Vec<PathBuf> {
-        let Some(dir) = &self.dir else { return vec![] };
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect()
+        if self.backend != Backend::Sqlite {
+            return vec![];
+        }
+        std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("perch.db")))
+            .collect()
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        let _ = std::fs::remove_dir_all(&self.dir);
         if let Some(name) = self.pg_name.take() {
             // Drop runs outside async: a small runtime of its own does the clean-up.
             let _ = std::thread::spawn(move || {
@@ -139,8 +164,8 @@ impl TestApp {
         let mut vars: HashMap<String, String> = HashMap::from([
             ("PERCH_LISTEN".into(), addr.to_string()),
             ("PERCH_PUBLIC_URL".into(), base.clone()),
-            ("PERCH_DATABASE_URL".into(), db.url.clone()),
         ]);
+        vars.extend(db.env());
         for (k, v) in settings {
             vars.insert(k.to_string(), v.to_string());
         }
