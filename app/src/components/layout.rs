@@ -29,30 +29,29 @@ pub fn DashboardLayout() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
     provide_context(CurrentViewer(viewer));
     let location = use_location();
+    // The page is built once, outside the Suspense: a page created inside a `Suspend` is created
+    // again each time the server re-polls it, and the copies' resources take ids the browser never
+    // hands out, so hydration fails at random. The signed-out visitor is redirected all the same
+    // (the server answers 302 before sending the page), and the page's own server functions
+    // refuse to answer without a session.
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
-        <Suspense fallback=|| view! { <div class="loading" aria-busy="true"></div> }>
+        <Suspense fallback=|| view! { <div class="topbar-placeholder" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match viewer.await {
-                    Ok(Some(v)) => view! {
-                        <TopBar viewer=v/>
-                        <main id="main" class="page">
-                            <Outlet/>
-                        </main>
-                    }.into_any(),
+                    Ok(Some(v)) => view! { <TopBar viewer=v/> }.into_any(),
                     Ok(None) => {
                         let here = location.pathname.get_untracked();
                         let path = if here == "/" { "/login".to_owned() } else { format!("/login?next={}", encode_query_value(&here)) };
                         view! { <Redirect path=path/> }.into_any()
                     }
-                    Err(e) => view! {
-                        <main id="main" class="page">
-                            <div class="banner banner-error" role="alert">{e.to_string()}</div>
-                        </main>
-                    }.into_any(),
+                    Err(e) => view! { <div class="banner banner-error" role="alert">{e.to_string()}</div> }.into_any(),
                 }
             })}
         </Suspense>
+        <main id="main" class="page">
+            <Outlet/>
+        </main>
     }
 }
 
