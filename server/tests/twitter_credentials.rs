@@ -54,6 +54,7 @@ on_both_databases!(
     test_credentials_tells_valid_rejected_and_unreachable_apart,
     a_test_counts_for_a_following_save_of_exactly_that_pair,
     a_new_secret_is_a_rotation_and_a_new_client_id_a_new_app,
+    concurrent_tests_and_saves_all_succeed_and_each_is_audited,
     the_audit_trail_records_who_saved_tested_replaced_and_removed,
     g34_requests_carrying_an_api_key_are_refused_and_change_nothing,
     d22_cross_site_requests_are_refused_and_change_nothing,
@@ -913,6 +914,42 @@ async fn a_new_secret_is_a_rotation_and_a_new_client_id_a_new_app(b: Backend) {
         let r = submit(&c, id, secret, &coffee, "save").await;
         assert_eq!(r.json()["Saved"]["change"], expected, "{}", r.body);
     }
+}
+
+/// Many tests and saves at once (a team clicking, a script looping) all succeed: none is turned
+/// into a 500 by SQLite's "database is locked", each leaves exactly one audit entry (a repeated
+/// save included), and every rotation moves the generation on once.
+async fn concurrent_tests_and_saves_all_succeed_and_each_is_audited(b: Backend) {
+    let (x, app) = perch(b).await;
+    register(&x, &app, ID_A, CANARY);
+    let c = app.owner("Acme", "a@example.com").await;
+    assert_eq!(api_put(&c, &pair(ID_A, CANARY)).await.status, 201);
+    let before = app.count("audit_events").await;
+
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let c = Client { http: c.http.clone(), base: c.base.clone() };
+        calls.spawn(async move {
+            let secret = if i % 2 == 0 { CANARY } else { SECRET_2 };
+            let r = if i % 3 == 0 { api_put(&c, &pair(ID_A, secret)).await } else { api_test(&c, &pair(ID_A, CANARY)).await };
+            (i % 3 == 0, r)
+        });
+    }
+    let (mut changes, mut tests) = (0, 0);
+    while let Some(done) = calls.join_next().await {
+        let (is_save, r) = done.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        if !is_save {
+            assert_eq!(r.json()["valid"], true, "{}", r.body);
+            tests += 1;
+        } else if r.json()["change"] != "unchanged" {
+            changes += 1;
+        }
+    }
+    assert_eq!(tests, 16);
+    assert_eq!(app.count("audit_events").await - before, 24, "one audit entry per test and per save");
+    let generation = api_get(&c).await.json()["default"]["generation"].as_i64().unwrap();
+    assert_eq!(generation, 1 + changes, "every rotation counted once");
 }
 
 /// The settings page's audit trail records saving, testing, rotating, replacing and removing,

@@ -9,6 +9,7 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::audit;
+use super::db::begin_write;
 use super::error::ServerError;
 use super::ids::new_id;
 use super::now;
@@ -137,6 +138,18 @@ async fn sealed(
     Ok(q.fetch_optional(&mut **tx).await?)
 }
 
+/// Begins a transaction that changes an organization's credentials, one at a time per
+/// organization, so that two saves cannot both read generation N and both write N + 1, nor both
+/// insert the first default. SQLite runs one write transaction at a time anyway
+/// ([`begin_write`]); on PostgreSQL the organization's row is locked until commit.
+async fn begin_org_write(pool: &AnyPool, org_id: &str) -> Result<Transaction<'static, Any>, ServerError> {
+    let mut tx = begin_write(pool).await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("select id from organizations where id = $1 for update").bind(org_id).execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 /// The credentials a connection for `brand_id` uses: the brand's override if it has one, else
 /// the organization default; `None` when neither exists.
 pub async fn resolve(pool: &AnyPool, vault: &KeyRing, org_id: &str, brand_id: Option<&str>) -> Result<Option<Resolved>, ServerError> {
@@ -176,7 +189,7 @@ pub async fn save(
 ) -> Result<SaveOutcome, ServerError> {
     let org_id = actor.org_id;
     let t = now();
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_org_write(pool, org_id).await?;
     let existing = sealed(&mut tx, org_id, target).await?;
     let (change, id, generation) = match existing {
         None => (SaveChange::Created, new_id("xcr"), 1),
@@ -271,7 +284,7 @@ pub async fn record_test(
     result: LastTest,
 ) -> Result<(), ServerError> {
     let org_id = actor.org_id;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_org_write(pool, org_id).await?;
     let mut of_saved = false;
     if let Some(row) = sealed(&mut tx, org_id, target).await? {
         let id = row.id.clone();
@@ -301,7 +314,7 @@ pub async fn record_test(
 /// credentials' preview.
 pub async fn remove(pool: &AnyPool, actor: &Actor<'_>, target: Target<'_>) -> Result<Option<String>, ServerError> {
     let org_id = actor.org_id;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_org_write(pool, org_id).await?;
     let sql = format!("select client_id_preview from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
     let mut q = sqlx::query_scalar::<_, String>(&sql).bind(org_id);
     if let Some(b) = target {

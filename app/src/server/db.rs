@@ -8,7 +8,7 @@
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AnyPool, Executor, PgPool, SqlitePool};
+use sqlx::{Any, AnyPool, Executor, PgPool, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,6 +17,19 @@ use super::sessions::SessionStore;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Begins a transaction that writes. On SQLite it takes the write lock up front (`BEGIN
+/// IMMEDIATE`), waiting out other writers under the busy timeout: a deferred transaction that
+/// reads and then writes fails at once with "database is locked" (`SQLITE_BUSY_SNAPSHOT`) when
+/// another connection committed in between, and the busy timeout does not help it. PostgreSQL
+/// takes row locks as it goes, so a plain `BEGIN` is right there.
+pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

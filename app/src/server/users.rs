@@ -2,6 +2,7 @@
 
 use sqlx::AnyPool;
 
+use super::db::begin_write;
 use super::error::ServerError;
 use super::ids::new_id;
 use super::now;
@@ -69,7 +70,7 @@ pub async fn create(
     role: Role,
 ) -> Result<Created, ServerError> {
     let t = now();
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (org_id, org_created) = match org {
         OrgTarget::New(name) => {
             let id = new_id("org");
