@@ -408,7 +408,7 @@ fn BrandOverrides(
         q.get("edit").as_deref() == Some(id) || q.get("remove").as_deref() == Some(id)
     };
     view! {
-        <div class="table-wrap"><table class="table overrides">
+        <div class="table-wrap"><table class="table stack overrides">
             <thead><tr>
                 <th scope="col">"Brand"</th>
                 <th scope="col">"Connects through"</th>
@@ -439,8 +439,8 @@ fn BrandOverrides(
                     view! {
                         <tr id=anchor(Some(&brand_id))>
                             <th scope="row"><a href=format!("/brands/{}", brand_id)>{brand_name.clone()}</a></th>
-                            <td>{uses}</td>
-                            <td>{last}</td>
+                            <td data-label="Connects through">{uses}</td>
+                            <td data-label="Last test">{last}</td>
                             <td class="row-actions">{actions}</td>
                         </tr>
                         {move || open(&id1).then(|| view! {
@@ -470,15 +470,15 @@ fn AuditTrail(entries: Vec<crate::domain::AuditEntry>) -> impl IntoView {
                 view! { <p class="muted">"Nothing yet."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap"><table class="table audit">
+                    <div class="table-wrap"><table class="table stack audit">
                         <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Credentials"</th></tr></thead>
                         <tbody>
                             {entries.into_iter().map(|e| view! {
                                 <tr>
-                                    <td class="muted nowrap">{format_utc(e.at)}</td>
-                                    <td>{e.actor}</td>
-                                    <td>{e.action}<div class="muted small">{e.detail}</div></td>
-                                    <td>{e.target}</td>
+                                    <td class="muted nowrap" data-label="When">{format_utc(e.at)}</td>
+                                    <td data-label="Who">{e.actor}</td>
+                                    <td data-label="What">{e.action}<div class="muted small">{e.detail}</div></td>
+                                    <td data-label="Credentials">{e.target}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
