@@ -184,6 +184,8 @@ impl TestApp {
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
+                // A request that never gets an answer fails the test instead of hanging the suite.
+                .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .unwrap(),
             base: self.base.clone(),
