@@ -195,17 +195,9 @@ pub async fn save(
         .find(|m| m.brand_id.as_deref() == target && m.fingerprint == fp)
         .map(|m| LastTest { result: m.outcome.reason, at: m.outcome.tested_at });
     let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
-    let outcome = match credentials::save(state.db.pool(), &state.vault, &actor, target, &id, &secret, tested).await {
-        Ok(o) => o,
-        // Two saves of one target at once: the other one won.
-        Err(e) if e.is_unique_violation() => {
-            return Err(AppError::conflict(
-                "client_id",
-                "These credentials were changed at the same moment by someone else. Reload the page and check them.",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // Saves of one organization run one at a time (credentials::begin_org_write), so two first
+    // saves of one target cannot both insert: the second sees the first and replaces it.
+    let outcome = credentials::save(state.db.pool(), &state.vault, &actor, target, &id, &secret, tested).await?;
     tracing::info!(
         org_id = %viewer.org_id,
         brand_id = target.unwrap_or("-"),
