@@ -70,6 +70,33 @@ for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['pho
     await page.getByLabel('OAuth 2.0 Client Secret').fill(other.client_secret);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.waitForURL(/done=created/); await page.waitForTimeout(500); await shot('twitter-override-saved');
+
+    // X accounts: connect on the default card, one with fewer scopes on a brand, a cancel.
+    await page.route('https://pbs.twimg.com/**', (r) => r.fulfill({ status: 404 }));
+    await page.goto(`${base}/accounts`); await hydrated(); await shot('accounts-empty');
+    const cards = page.locator('section.platform-card');
+    await cards.first().getByRole('button', { name: 'Connect X account' }).click();
+    await page.waitForURL(/\/i\/oauth2\/authorize/); await shot('x-consent');
+    await page.getByRole('button', { name: 'Authorize app' }).click();
+    await page.waitForURL(/connect=/); await hydrated(); await shot('accounts-connected');
+    await cards.nth(1).getByRole('button', { name: 'Connect X account' }).click();
+    await page.waitForURL(/\/i\/oauth2\/authorize/);
+    await page.getByLabel('dm.write', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Authorize app' }).click();
+    await page.waitForURL(/connect=/); await hydrated(); await shot('accounts-missing-scopes');
+    await cards.nth(2).getByRole('button', { name: 'Connect X account' }).click();
+    await page.waitForURL(/\/i\/oauth2\/authorize/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL(/connect=/); await hydrated(); await shot('accounts-cancelled');
+    const rotated = await (await fetch(`${fakeX}/_fake/apps/${app.client_id}/rotate`, { method: 'POST' })).json();
+    await page.goto(`${base}/settings/twitter?edit=default#default-credentials`); await hydrated();
+    await page.getByLabel('OAuth 2.0 Client ID').fill(app.client_id);
+    await page.getByLabel('OAuth 2.0 Client Secret').fill(rotated.client_secret);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForURL(/done=secret_rotated/); await page.waitForTimeout(500); await shot('twitter-rotated');
+    await page.goto(`${base}/accounts`); await hydrated();
+    await page.getByRole('button', { name: 'Check @XDevelopers' }).first().click();
+    await page.waitForURL(/check=/); await hydrated(); await page.waitForTimeout(300); await shot('accounts-needs-reconnection');
   }
   await page.goto(`${base}/brands/brd_doesnotexist`); await hydrated(); await shot('not-found');
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -34,8 +34,9 @@ pub fn routes() -> Router<RouterState> {
         .route(&format!("{CREDENTIALS}/test"), post(test))
 }
 
-/// Paths only a dashboard session may use: the credential API and the page's server functions.
-const DASHBOARD_ONLY: [&str; 2] = ["/v1/integrations/", "/api/twitter/"];
+/// Paths only a dashboard session may use: the credential API, the Twitter pages' server
+/// functions (credentials and accounts) and the dashboard's Connect button.
+const DASHBOARD_ONLY: [&str; 3] = ["/v1/integrations/", "/api/twitter/", "/oauth/connect/"];
 
 /// Whether a request carries an API key, or anything that might be one: an `Authorization`
 /// header of any scheme but `Basic`. Basic is let through because a browser behind a reverse
@@ -56,7 +57,7 @@ pub async fn dashboard_only(req: Request, next: Next) -> Response {
         tracing::warn!(method = %req.method(), path, "API key refused on a dashboard-only route");
         let err = AppError::new(
             ErrorCode::DashboardOnly,
-            "Twitter credentials can only be read or changed from the Perch dashboard by a signed-in owner or admin; API keys are never accepted here. Use Settings → Twitter integration.",
+            "This route belongs to the Perch dashboard: Twitter credentials and account connections are only read or changed by a person signed in to it, and API keys are never accepted here. Use Settings → Twitter integration and X accounts in the dashboard.",
         );
         if path.starts_with("/api/") {
             let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::FORBIDDEN);

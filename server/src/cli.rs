@@ -156,6 +156,8 @@ pub async fn keys_rewrap(config: &Config) -> anyhow::Result<()> {
         "Re-encrypted {moved} stored credential(s) under master key {:#010x}; {current} already used it.",
         state.vault.newest_key_id()
     );
+    let (moved, current) = app::server::accounts::rewrap_all(state.db.pool(), &state.vault).await?;
+    println!("Re-encrypted the tokens of {moved} X account(s); {current} already used the newest key.");
     state.db.close().await;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(feature = "fake-x")]
 pub mod fake_x;
 pub mod middleware;
+pub mod oauth;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -118,6 +119,7 @@ pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes().method_not_allowed_fallback(api::method_not_allowed))
+        .merge(oauth::routes())
         .leptos_routes_with_context(
             &router_state,
             routes,
@@ -186,7 +188,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes expired sessions and stale throttle entries every ten minutes.
+/// Deletes expired sessions, stale throttle entries and abandoned OAuth flows every ten minutes.
 async fn maintenance(state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -197,6 +199,9 @@ async fn maintenance(state: AppState) {
         }
         if let Err(e) = app::server::throttle::forget_stale(state.db.pool()).await {
             tracing::warn!(error = %e, "cleaning the sign-in throttle failed");
+        }
+        if let Err(e) = app::server::oauth_flows::forget_expired(state.db.pool()).await {
+            tracing::warn!(error = %e, "deleting abandoned OAuth flows failed");
         }
     }
 }

@@ -17,6 +17,23 @@ pub fn error_response(err: &AppError) -> Response {
     (status, axum::Json(serde_json::json!({ "error": err }))).into_response()
 }
 
+/// A small HTML page for an error met outside the app's pages (the OAuth endpoints): the
+/// message, its reference, and a way back. Its status is the error's.
+pub fn error_page(err: &AppError, back: &str, back_label: &str) -> Response {
+    let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Perch</title><link rel=\"stylesheet\" href=\"/pkg/perch.css\"></head><body><main id=\"main\" class=\"page\">\
+         <div class=\"banner banner-error\" role=\"alert\">{}</div><p><a class=\"btn btn-secondary\" href=\"{}\">{}</a></p></main></body></html>\n",
+        esc(&err.to_string()),
+        esc(back),
+        esc(back_label)
+    );
+    let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
+}
+
 /// Refuses state-changing requests that a browser made on behalf of another site
 /// (security.md D.22). Browsers send `Sec-Fetch-Site` and `Origin` on such requests and page
 /// scripts cannot forge them; clients that send neither (curl, API clients) are not browsers and

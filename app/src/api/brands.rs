@@ -53,6 +53,11 @@ pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
 #[server(endpoint = "brands/delete")]
 pub async fn delete_brand(id: String) -> Result<(), AppError> {
     let (state, viewer) = crate::server::auth::require_manager().await?;
+    crate::server::brands::get(state.db.pool(), &viewer.org_id, &id).await?.ok_or_else(|| AppError::not_found("brand"))?;
+    let (accounts, revoked) = crate::server::connect::disconnect_brand(&state, &viewer, &id).await?;
+    if accounts > 0 {
+        tracing::info!(org_id = %viewer.org_id, brand_id = %id, accounts, revoked, "X accounts of a deleted brand disconnected");
+    }
     if !crate::server::brands::delete(state.db.pool(), &viewer.org_id, &id).await? {
         return Err(AppError::not_found("brand"));
     }

@@ -94,9 +94,12 @@ pub fn Submit(
     pending_label: &'static str,
     pending: Signal<bool>,
     #[prop(default = "btn btn-primary")] class: &'static str,
+    /// A fuller name than the label, when several such buttons share a page ("Check @name").
+    #[prop(optional, into)]
+    aria_label: Option<String>,
 ) -> impl IntoView {
     view! {
-        <button type="submit" class=class disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>
+        <button type="submit" class=class disabled=move || pending.get() aria-busy=move || pending.get().then_some("true") aria-label=aria_label>
             {move || if pending.get() { pending_label } else { label }}
         </button>
     }

@@ -67,6 +67,7 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
                 </a>
                 <nav aria-label="Main">
                     <A href="/brands">"Brands"</A>
+                    <A href="/accounts">"X accounts"</A>
                     <A href="/settings">"Settings"</A>
                 </nav>
                 <div class="whoami">

@@ -1,6 +1,7 @@
 //! Domain types: input becomes one of these at the edge, or it is refused with a message that
 //! says what to fix. Everything past the edge can rely on the invariants documented on each type.
 
+mod accounts;
 mod email;
 mod names;
 mod password;
@@ -9,6 +10,7 @@ mod twitter;
 mod views;
 mod x_app;
 
+pub use accounts::*;
 pub use email::Email;
 pub use names::{BrandName, OrgName};
 pub use password::Password;

@@ -157,6 +157,10 @@ impl SaveChange {
 pub struct SaveOutcome {
     pub change: SaveChange,
     pub credential: CredentialView,
+    /// After a rotation or a new app: the connected accounts whose tokens no longer match the
+    /// saved credentials, which will be marked as needing reconnection on their next API call.
+    #[serde(default)]
+    pub accounts_to_reconnect: Vec<super::AccountToReconnect>,
 }
 
 /// One brand and the credentials its accounts will connect with.
@@ -198,6 +202,9 @@ pub struct TwitterSettings {
     pub audit: Vec<AuditEntry>,
     pub pending_tests: Vec<PendingTest>,
     pub can_manage: bool,
+    /// Connected accounts that need reconnecting, or will on their next API call, because the
+    /// credentials they connected through changed.
+    pub to_reconnect: Vec<super::AccountToReconnect>,
 }
 
 #[cfg(test)]

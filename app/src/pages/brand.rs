@@ -48,6 +48,14 @@ fn BrandDetail(brand: BrandView, rename: ServerAction<RenameBrand>) -> impl Into
             <h1>{title.clone()}</h1>
             <p class="muted">{format!("Added {} · last changed {}", format_utc(created_at), format_utc(updated_at))}</p>
         </header>
+        <section class="card" aria-labelledby="brand-x">
+            <h2 id="brand-x">"X accounts"</h2>
+            <p class="muted">"This brand's X accounts connect through its own X app if it has one, otherwise through the organization's default app."</p>
+            <p>
+                <a class="btn btn-secondary" href=format!("/accounts#card-{id}")>"Connect and manage this brand's X accounts"</a>" "
+                <a href=format!("/settings/twitter#brand-{id}")>"This brand's X app"</a>
+            </p>
+        </section>
         <Suspense>
             {move || {
                 let (id, name, title) = (id.clone(), name.clone(), title.clone());
@@ -75,7 +83,7 @@ fn BrandDetail(brand: BrandView, rename: ServerAction<RenameBrand>) -> impl Into
                             {move || if confirming() {
                                 let (id2, title) = (id2.clone(), title.clone());
                                 view! {
-                                    <p>{format!("Delete “{title}”? This cannot be undone.")}</p>
+                                    <p>{format!("Delete “{title}”? Its X accounts are disconnected, their tokens revoked at X, and its own X app credentials removed. This cannot be undone.")}</p>
                                     <ActionForm action=delete>
                                         <ErrorBanner error=delete_error all=true/>
                                         <input type="hidden" name="id" value=id2.clone()/>

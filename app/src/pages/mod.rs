@@ -1,5 +1,6 @@
 //! One file per page.
 
+mod accounts;
 mod brand;
 mod brands;
 mod home;
@@ -9,6 +10,7 @@ mod settings;
 mod signup;
 mod twitter;
 
+pub use accounts::AccountsPage;
 pub use brand::BrandPage;
 pub use brands::BrandsPage;
 pub use home::HomeRedirect;

@@ -11,9 +11,11 @@ use leptos_router::hooks::use_query_map;
 use crate::api::twitter::{
     PAGE, RemoveTwitterCredentials, SubmitResult, SubmitTwitterCredentials, anchor, get_twitter_settings,
 };
+use crate::components::copy::CopyValue;
 use crate::components::forms::{ErrorBanner, Field, action_error};
 use crate::components::settings_tabs::SettingsTabs;
 use crate::domain::{
+    AccountToReconnect,
     BrandCredentials, CredentialView, LastTest, PendingTest, SaveChange, TestOutcome, TestResult, TwitterSettings,
     format_utc,
 };
@@ -87,9 +89,10 @@ fn Integration(
     submit: ServerAction<SubmitTwitterCredentials>,
     remove: ServerAction<RemoveTwitterCredentials>,
 ) -> impl IntoView {
-    let TwitterSettings { callback_url, scopes, default, brands, audit, pending_tests, can_manage } = settings;
+    let TwitterSettings { callback_url, scopes, default, brands, audit, pending_tests, can_manage, to_reconnect } = settings;
     let has_default = default.is_some();
     view! {
+        <ToReconnect accounts=to_reconnect/>
         <SetupGuide callback_url=callback_url scopes=scopes open=!has_default/>
         <section class="card" id=anchor(None) aria-labelledby="default-title">
             <h2 id="default-title">"Default credentials"</h2>
@@ -104,6 +107,26 @@ fn Integration(
         <AuditTrail entries=audit/>
     }
     .into_any()
+}
+
+/// The accounts whose credentials changed under them: how many, and which.
+#[component]
+fn ToReconnect(accounts: Vec<AccountToReconnect>) -> impl IntoView {
+    (!accounts.is_empty()).then(|| {
+        let n = accounts.len();
+        view! {
+            <div class="banner banner-warning to-reconnect" role="status">
+                <p>
+                    <strong>{if n == 1 { "1 X account will need reconnecting".to_owned() } else { format!("{n} X accounts will need reconnecting") }}</strong>
+                    ": the credentials they connected through have changed since (a new Client Secret or another X app), so X will refuse their tokens. They are marked as needing reconnection on their next API call."
+                </p>
+                <ul>
+                    {accounts.into_iter().map(|a| view! { <li>{format!("@{}", a.username)}" · "{a.card}</li> }).collect_view()}
+                </ul>
+                <p><a href="/accounts">"Reconnect them on the X accounts page"</a></p>
+            </div>
+        }
+    })
 }
 
 /// The steps in X's developer portal, with the exact callback URL to copy.
@@ -127,7 +150,7 @@ fn SetupGuide(callback_url: String, scopes: Vec<String>, open: bool) -> impl Int
                             <div><dt>"Type of App"</dt><dd>"Web App, Automated App or Bot"</dd></div>
                             <div>
                                 <dt>"Callback URI / Redirect URL"</dt>
-                                <dd><CopyValue id="callback-url" value=callback_url/></dd>
+                                <dd><CopyValue id="callback-url".to_owned() value=callback_url/></dd>
                             </div>
                             <div><dt>"Website URL"</dt><dd>"your own site"</dd></div>
                         </dl>
@@ -150,41 +173,6 @@ fn SetupGuide(callback_url: String, scopes: Vec<String>, open: bool) -> impl Int
     }
     .into_any()
 }
-
-/// A value with a copy button (the button appears once the page is interactive).
-#[component]
-fn CopyValue(id: &'static str, value: String) -> impl IntoView {
-    let (state, set_state) = signal(None::<bool>);
-    let copy = {
-        let value = value.clone();
-        move |_| copy_text(value.clone(), set_state)
-    };
-    view! {
-        <span class="copy-value">
-            <code id=id>{value.clone()}</code>
-            <button type="button" class="btn btn-secondary btn-small copy-btn" on:click=copy aria-describedby=id>
-                {move || match state.get() {
-                    Some(true) => "Copied",
-                    Some(false) => "Select and copy",
-                    None => "Copy",
-                }}
-            </button>
-            <span class="sr-only" aria-live="polite">{move || (state.get() == Some(true)).then_some("Callback URL copied to the clipboard")}</span>
-        </span>
-    }
-    .into_any()
-}
-
-#[cfg(feature = "hydrate")]
-fn copy_text(text: String, done: WriteSignal<Option<bool>>) {
-    let promise = window().navigator().clipboard().write_text(&text);
-    leptos::task::spawn_local(async move {
-        done.set(Some(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()));
-    });
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn copy_text(_text: String, _done: WriteSignal<Option<bool>>) {}
 
 /// The default, or one brand's override: what is saved, and the form to add or replace it.
 #[component]
@@ -465,7 +453,7 @@ fn AuditTrail(entries: Vec<crate::domain::AuditEntry>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="audit-title">
             <h2 id="audit-title">"Audit trail"</h2>
-            <p class="muted">"Who saved, replaced, tested or removed credentials. Secrets never appear here."</p>
+            <p class="muted">"Who saved, replaced, tested or removed credentials, and which X accounts were connected, disconnected or found to need reconnecting. Secrets and tokens never appear here."</p>
             {if entries.is_empty() {
                 view! { <p class="muted">"Nothing yet."</p> }.into_any()
             } else {

@@ -1,7 +1,7 @@
 //! Brands: an organization's clients (an agency's brands). Every query is scoped by `org_id`,
 //! so an id from another organization behaves exactly like an id that does not exist.
 
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Executor};
 
 use super::error::ServerError;
 use super::ids::new_id;
@@ -30,6 +30,15 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<BrandView>, Server
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// How the audit trail names a card or a credentials target: "Organization default" or
+/// "Brand “Acme”"; `None` when the brand is not the organization's.
+pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(exec: E, org_id: &str, brand_id: Option<&str>) -> Result<Option<String>, ServerError> {
+    let Some(b) = brand_id else { return Ok(Some("Organization default".to_owned())) };
+    let name: Option<String> =
+        sqlx::query_scalar("select name from brands where org_id = $1 and id = $2").bind(org_id).bind(b).fetch_optional(exec).await?;
+    Ok(name.map(|n| format!("Brand “{n}”")))
 }
 
 pub async fn get(pool: &AnyPool, org_id: &str, id: &str) -> Result<Option<BrandView>, ServerError> {

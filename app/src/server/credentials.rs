@@ -142,7 +142,7 @@ async fn sealed(
 /// organization, so that two saves cannot both read generation N and both write N + 1, nor both
 /// insert the first default. SQLite runs one write transaction at a time anyway
 /// ([`begin_write`]); on PostgreSQL the organization's row is locked until commit.
-async fn begin_org_write(pool: &AnyPool, org_id: &str) -> Result<Transaction<'static, Any>, ServerError> {
+pub(crate) async fn begin_org_write(pool: &AnyPool, org_id: &str) -> Result<Transaction<'static, Any>, ServerError> {
     let mut tx = begin_write(pool).await?;
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("select id from organizations where id = $1 for update").bind(org_id).execute(&mut *tx).await?;
@@ -163,6 +163,37 @@ pub async fn resolve(pool: &AnyPool, vault: &KeyRing, org_id: &str, brand_id: Op
     }
     tx.commit().await?;
     row.map(|r| r.open(vault, org_id)).transpose()
+}
+
+/// The credentials record `credential_id` of the organization, opened: what refreshes and
+/// revokes the tokens it issued. `None` once it was replaced by another app or removed.
+pub async fn open_by_id(pool: &AnyPool, vault: &KeyRing, org_id: &str, credential_id: &str) -> Result<Option<Resolved>, ServerError> {
+    let row: Option<SealedRow> = sqlx::query_as(
+        "select id, brand_id, client_id_enc, client_secret_enc, generation from twitter_credentials where org_id = $1 and id = $2",
+    )
+    .bind(org_id)
+    .bind(credential_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| r.open(vault, org_id)).transpose()
+}
+
+/// What is saved, without opening anything: enough to tell which app a card uses and which
+/// accounts' tokens are stale.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Summary {
+    pub id: String,
+    pub brand_id: Option<String>,
+    pub generation: i64,
+    pub client_id_preview: String,
+}
+
+/// Every credentials record of the organization.
+pub async fn summaries(pool: &AnyPool, org_id: &str) -> Result<Vec<Summary>, ServerError> {
+    Ok(sqlx::query_as("select id, brand_id, generation, client_id_preview from twitter_credentials where org_id = $1")
+        .bind(org_id)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Who is acting, for `updated_by` and the audit trail.
@@ -269,7 +300,7 @@ pub async fn save(
     audit::record(&mut tx, org_id, t, actor.email, action, actor.target_label, &detail).await?;
     tx.commit().await?;
     let credential = get(pool, org_id, target).await?.ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
-    Ok(SaveOutcome { change, credential })
+    Ok(SaveOutcome { change, credential, accounts_to_reconnect: Vec::new() })
 }
 
 /// Records a test in the trail and, when `client_id` and `secret` are exactly the pair saved for

@@ -1,14 +1,17 @@
 //! Server-only code (the `ssr` feature): database, sessions, passwords and the SQL behind each
 //! server function. Nothing here is compiled into the browser bundle.
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod brands;
 pub mod config;
+pub mod connect;
 pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod oauth_flows;
 pub mod orgs;
 pub mod passwords;
 pub mod sessions;
@@ -33,11 +36,22 @@ pub fn now() -> i64 {
 }
 
 /// The Content-Security-Policy of an HTML page (security.md D.23): scripts only from this origin
-/// or carrying this response's nonce, wasm allowed to compile, nothing framed or embedded.
-pub fn page_csp(nonce: &str) -> String {
+/// or carrying this response's nonce, wasm allowed to compile, nothing framed or embedded. Forms
+/// may post here and be redirected on to X's consent page (`x_authorize_origin`): Chromium
+/// checks the redirect of a form submission against `form-action` too. Images may come from X's
+/// image host (account avatars).
+pub fn page_csp(nonce: &str, x_authorize_origin: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         frame-ancestors 'none'; form-action 'self'"
+         img-src 'self' data: https://pbs.twimg.com; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self' {x_authorize_origin}"
     )
+}
+
+/// `scheme://host[:port]` of a URL, for a CSP source; empty when it has none.
+pub fn origin_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.has_host() => u.origin().ascii_serialization(),
+        _ => String::new(),
+    }
 }

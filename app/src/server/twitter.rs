@@ -84,13 +84,7 @@ fn require_manager(viewer: &Viewer) -> Result<(), AppError> {
 
 /// How the trail names a target, after checking that the brand is the organization's.
 async fn target_label(state: &AppState, viewer: &Viewer, target: Option<&str>) -> Result<String, AppError> {
-    match target {
-        None => Ok("Organization default".to_owned()),
-        Some(b) => {
-            let brand = brands::get(state.db.pool(), &viewer.org_id, b).await?.ok_or_else(|| AppError::not_found("brand"))?;
-            Ok(format!("Brand “{}”", brand.name))
-        }
-    }
+    brands::trail_label(state.db.pool(), &viewer.org_id, target).await?.ok_or_else(|| AppError::not_found("brand"))
 }
 
 /// Parses both fields. A failure keeps the Client ID for the form when it is well-formed (it is
@@ -137,6 +131,7 @@ pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> R
         audit: super::audit::recent(pool, &viewer.org_id, super::audit::PAGE).await?,
         pending_tests,
         can_manage: viewer.role.can_manage(),
+        to_reconnect: super::accounts::to_reconnect(pool, &viewer.org_id).await?,
     })
 }
 
@@ -197,7 +192,10 @@ pub async fn save(
     let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
     // Saves of one organization run one at a time (credentials::begin_org_write), so two first
     // saves of one target cannot both insert: the second sees the first and replaces it.
-    let outcome = credentials::save(state.db.pool(), &state.vault, &actor, target, &id, &secret, tested).await?;
+    let mut outcome = credentials::save(state.db.pool(), &state.vault, &actor, target, &id, &secret, tested).await?;
+    if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
+        outcome.accounts_to_reconnect = super::accounts::to_reconnect(state.db.pool(), &viewer.org_id).await?;
+    }
     tracing::info!(
         org_id = %viewer.org_id,
         brand_id = target.unwrap_or("-"),

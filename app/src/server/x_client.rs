@@ -97,6 +97,248 @@ impl XClient {
     }
 }
 
+
+/// The oauth2 client for one X app's token endpoint, with Basic client authentication (X supports
+/// only `client_secret_basic` for confidential clients).
+type OAuthClient = oauth2::basic::BasicClient<
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+/// Tokens X issued, as its token endpoint answered.
+pub struct Tokens {
+    pub access_token: SecretString,
+    /// `None` unless `offline.access` was granted.
+    pub refresh_token: Option<SecretString>,
+    /// Seconds the access token lives (X: 7200).
+    pub expires_in: i64,
+    /// The scopes X granted. X always reports them; when it does not, they are the requested ones
+    /// (RFC 6749 5.1).
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("expires_in", &self.expires_in).field("scopes", &self.scopes).finish_non_exhaustive()
+    }
+}
+
+/// Why X's token or revoke endpoint did not do what was asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// X answered with an OAuth error (x-api.md "Token endpoint": `invalid_request` with a
+    /// description for bad codes, verifiers and refresh tokens; `unauthorized_client` for a wrong
+    /// secret).
+    Refused { error: String, description: String },
+    /// X could not be asked, or answered something that is not an OAuth answer.
+    Unreachable(String),
+}
+
+impl TokenError {
+    /// Whether X refused the client's credentials rather than what was presented with them.
+    pub fn is_client_refused(&self) -> bool {
+        matches!(self, TokenError::Refused { error, .. } if error == "unauthorized_client" || error == "invalid_client")
+    }
+
+    /// Whether the description mentions `what` (X's descriptions name the failing parameter).
+    pub fn mentions(&self, what: &str) -> bool {
+        matches!(self, TokenError::Refused { description, .. } if description.to_ascii_lowercase().contains(what))
+    }
+}
+
+/// The X account behind an access token (`GET /2/users/me`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct XUser {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    #[serde(default)]
+    pub profile_image_url: Option<String>,
+}
+
+/// Why `GET /2/users/me` gave no user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// 401: the access token is expired, revoked or unknown.
+    Unauthorized,
+    /// 403: the token lacks a scope, or the app may not call this (X's `detail`, clipped).
+    Forbidden(String),
+    /// 429.
+    RateLimited,
+    /// X could not be asked, or answered something unexpected.
+    Unreachable(String),
+}
+
+impl XClient {
+    /// X's consent page for one flow: `response_type=code`, the Client ID, the callback, the
+    /// scopes, the state and an S256 PKCE challenge (x-api.md "Authorize").
+    pub fn consent_url(&self, client_id: &ClientId, redirect_uri: &str, scopes: &[&str], state: &str, verifier: &str) -> Result<String, String> {
+        let client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(client_id.as_str().to_owned()))
+            .set_auth_uri(oauth2::AuthUrl::new(self.authorize_url.clone()).map_err(|e| format!("PERCH_X_AUTHORIZE_URL: {e}"))?)
+            .set_redirect_uri(oauth2::RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| format!("callback URL: {e}"))?);
+        let verifier = oauth2::PkceCodeVerifier::new(verifier.to_owned());
+        let challenge = oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        let state = state.to_owned();
+        let (url, _) = client
+            .authorize_url(move || oauth2::CsrfToken::new(state))
+            .add_scopes(scopes.iter().map(|s| oauth2::Scope::new((*s).to_owned())))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(url.into())
+    }
+
+    fn oauth(&self, id: &ClientId, secret: &ClientSecret) -> Result<OAuthClient, TokenError> {
+        let token_url = oauth2::TokenUrl::new(self.token_url()).map_err(|e| TokenError::Unreachable(format!("PERCH_X_API_URL is invalid: {e}")))?;
+        Ok(oauth2::basic::BasicClient::new(oauth2::ClientId::new(id.as_str().to_owned()))
+            .set_client_secret(oauth2::ClientSecret::new(secret.expose().to_owned()))
+            .set_auth_type(oauth2::AuthType::BasicAuth)
+            .set_token_uri(token_url))
+    }
+
+    /// Exchanges an authorization code with the app that started the flow (security.md E.28),
+    /// the flow's verifier and the same `redirect_uri` as the authorize request (E.26).
+    pub async fn exchange_code(
+        &self,
+        id: &ClientId,
+        secret: &ClientSecret,
+        redirect_uri: &str,
+        code: &str,
+        verifier: &SecretString,
+        requested: &[&str],
+    ) -> Result<Tokens, TokenError> {
+        let client = self.oauth(id, secret)?;
+        let redirect = oauth2::RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| TokenError::Unreachable(format!("the callback URL is invalid: {e}")))?;
+        let answer = client
+            .exchange_code(oauth2::AuthorizationCode::new(code.to_owned()))
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
+            // An older capture shows X demanding the Client ID in the body too (x-api.md).
+            .add_extra_param("client_id", id.as_str().to_owned())
+            .request_async(&self.http)
+            .await;
+        tokens_from(answer, requested)
+    }
+
+    /// Spends a refresh token for a new pair (X rotates refresh tokens: the old one is dead
+    /// afterwards, whatever happens to the answer).
+    pub async fn refresh(&self, id: &ClientId, secret: &ClientSecret, refresh_token: &SecretString, granted: &[String]) -> Result<Tokens, TokenError> {
+        let client = self.oauth(id, secret)?;
+        let token = oauth2::RefreshToken::new(refresh_token.expose_secret().to_owned());
+        let answer = client
+            .exchange_refresh_token(&token)
+            .add_extra_param("client_id", id.as_str().to_owned())
+            .request_async(&self.http)
+            .await;
+        let granted: Vec<&str> = granted.iter().map(String::as_str).collect();
+        tokens_from(answer, &granted)
+    }
+
+    /// Revokes one token, with the `token_type_hint` X requires and Basic client authentication.
+    /// (Not through the oauth2 crate: it refuses a revocation endpoint that is not https, which
+    /// the fake X on loopback is.)
+    pub async fn revoke(&self, id: &ClientId, secret: &ClientSecret, token: &SecretString, refresh: bool) -> Result<(), TokenError> {
+        let form = [
+            ("token", token.expose_secret()),
+            ("token_type_hint", if refresh { "refresh_token" } else { "access_token" }),
+            ("client_id", id.as_str()),
+        ];
+        let sent = self
+            .http
+            .post(format!("{}/2/oauth2/revoke", self.api_url))
+            .header(reqwest::header::AUTHORIZATION, basic_auth(id, secret).expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await;
+        let response = sent.map_err(|e| TokenError::Unreachable(describe_send_error(&e)))?;
+        let status = response.status().as_u16();
+        let body = read_limited(response).await.map_err(TokenError::Unreachable)?;
+        if status == 200 {
+            return Ok(());
+        }
+        let v = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+        match v.get("error").and_then(|e| e.as_str()) {
+            Some(error) => Err(TokenError::Refused {
+                error: clip(error),
+                description: v.get("error_description").and_then(|d| d.as_str()).map(clip).unwrap_or_default(),
+            }),
+            None => Err(TokenError::Unreachable(format!("X answered the revocation with HTTP {status}"))),
+        }
+    }
+
+    /// `GET /2/users/me?user.fields=profile_image_url`: who the token belongs to.
+    pub async fn users_me(&self, access_token: &SecretString) -> Result<XUser, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            data: XUser,
+        }
+        let sent = self
+            .http
+            .get(format!("{}/2/users/me?user.fields=profile_image_url", self.api_url))
+            .bearer_auth(access_token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await;
+        let response = sent.map_err(|e| ApiError::Unreachable(describe_send_error(&e)))?;
+        let status = response.status().as_u16();
+        let body = read_limited(response).await.map_err(ApiError::Unreachable)?;
+        match status {
+            200 => serde_json::from_slice::<Answer>(&body)
+                .map(|a| a.data)
+                .map_err(|_| ApiError::Unreachable("X answered users/me with something that is not a user".to_owned())),
+            401 => Err(ApiError::Unauthorized),
+            403 => {
+                let detail = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(clip))
+                    .unwrap_or_else(|| "Forbidden".to_owned());
+                Err(ApiError::Forbidden(detail))
+            }
+            429 => Err(ApiError::RateLimited),
+            s => Err(ApiError::Unreachable(format!("X answered users/me with HTTP {s}"))),
+        }
+    }
+}
+
+type OAuthResult = Result<
+    oauth2::basic::BasicTokenResponse,
+    oauth2::RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>,
+>;
+
+fn tokens_from(answer: OAuthResult, requested: &[&str]) -> Result<Tokens, TokenError> {
+    use oauth2::TokenResponse as _;
+    let t = answer.map_err(token_error)?;
+    let scopes = match t.scopes() {
+        Some(s) => s.iter().map(|s| s.to_string()).collect(),
+        None => requested.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    Ok(Tokens {
+        access_token: SecretString::from(t.access_token().secret().to_owned()),
+        refresh_token: t.refresh_token().map(|r| SecretString::from(r.secret().to_owned())),
+        // X says 7200; an answer without it is taken as the same two hours.
+        expires_in: t.expires_in().map_or(7200, |d| d.as_secs().min(i64::MAX as u64) as i64),
+        scopes,
+    })
+}
+
+/// What an oauth2 failure means, without anything that was sent (no code, token or secret).
+fn token_error(e: oauth2::RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>) -> TokenError {
+    use oauth2::RequestTokenError as E;
+    match e {
+        E::ServerResponse(r) => TokenError::Refused {
+            error: clip(r.error().as_ref()),
+            description: r.error_description().map(|d| clip(d)).unwrap_or_default(),
+        },
+        E::Request(oauth2::HttpClientError::Reqwest(e)) => TokenError::Unreachable(describe_send_error(&e)),
+        E::Request(_) => TokenError::Unreachable("the connection to X failed".to_owned()),
+        E::Parse(_, _) => TokenError::Unreachable("X answered with something that is not an OAuth answer".to_owned()),
+        E::Other(why) => TokenError::Unreachable(format!("X's answer was unexpected ({})", clip(&why))),
+    }
+}
+
 /// What a probe's answer means.
 fn classify_probe(status: u16, body: &[u8]) -> CredentialCheck {
     let error = serde_json::from_slice::<serde_json::Value>(body)

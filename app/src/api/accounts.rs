@@ -1,0 +1,46 @@
+//! Server functions of the accounts page. Connect and Reconnect are not here: they are plain form
+//! posts to [`CONNECT_PATH`](crate::domain::CONNECT_PATH), answered with a redirect to X.
+
+use leptos::prelude::*;
+
+use crate::domain::{ACCOUNTS_PAGE, AccountsOverview, CheckResult, DisconnectOutcome};
+use crate::error::AppError;
+
+#[server(endpoint = "twitter/accounts")]
+pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
+    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    crate::server::connect::overview(&state, &viewer).await
+}
+
+/// **Check**: asks X for the account's profile through the token, refreshing or marking the
+/// account as needed. Comes back to `/accounts?check=<result>&account=<id>`.
+#[server(endpoint = "twitter/accounts/check")]
+pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, AppError> {
+    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (_, result) = crate::server::connect::check(&state, &viewer, account_id.trim()).await?;
+    leptos_axum::redirect(&check_url(result, account_id.trim()));
+    Ok(result)
+}
+
+/// **Disconnect**: revokes the account's tokens at X and deletes them. Comes back to
+/// `/accounts?disconnected=<username>&revoked=<0|1>`.
+#[server(endpoint = "twitter/accounts/disconnect")]
+pub async fn disconnect_twitter_account(account_id: String) -> Result<DisconnectOutcome, AppError> {
+    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let outcome = crate::server::connect::disconnect(&state, &viewer, account_id.trim()).await?;
+    leptos_axum::redirect(&disconnected_url(&outcome));
+    Ok(outcome)
+}
+
+pub fn check_url(result: CheckResult, account_id: &str) -> String {
+    let id = crate::components::layout::encode_query_value(account_id);
+    format!("{ACCOUNTS_PAGE}?check={}&account={id}#account-{id}", result.as_str())
+}
+
+pub fn disconnected_url(outcome: &DisconnectOutcome) -> String {
+    format!(
+        "{ACCOUNTS_PAGE}?disconnected={}&revoked={}",
+        crate::components::layout::encode_query_value(&outcome.username),
+        u8::from(outcome.revoked)
+    )
+}

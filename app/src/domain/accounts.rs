@@ -1,0 +1,383 @@
+//! Connected X accounts as the dashboard shows them, and every outcome of connecting one, each
+//! with the message that tells the user what to do (the product documents' troubleshooting).
+
+use serde::{Deserialize, Serialize};
+
+use super::SCOPES;
+
+/// The page of the account cards, and where the OAuth callback sends the browser back to.
+pub const ACCOUNTS_PAGE: &str = "/accounts";
+
+/// Where the Connect and Reconnect buttons post (a plain form: the answer is a redirect to X).
+pub const CONNECT_PATH: &str = "/oauth/connect/twitter";
+
+/// Why an account needs reconnection. Stored by name in `twitter_accounts.status_reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconnectReason {
+    /// The Client Secret of the app that issued the tokens was replaced in Perch (a rotation).
+    SecretRotated,
+    /// The app that issued the tokens was replaced by another Client ID.
+    AppReplaced,
+    /// The credentials that issued the tokens were removed from Perch.
+    CredentialsRemoved,
+    /// X refused the app's credentials when refreshing (`unauthorized_client`).
+    AppRefused,
+    /// X refused the refresh token (revoked at X, or already used).
+    RefreshRefused,
+    /// The access token expired and X issued no refresh token (`offline.access` not granted).
+    NoRefreshToken,
+    /// X refused the access token although it had not expired, and a refresh did not help.
+    TokenRejected,
+}
+
+impl ReconnectReason {
+    pub const ALL: [ReconnectReason; 7] = [
+        ReconnectReason::SecretRotated,
+        ReconnectReason::AppReplaced,
+        ReconnectReason::CredentialsRemoved,
+        ReconnectReason::AppRefused,
+        ReconnectReason::RefreshRefused,
+        ReconnectReason::NoRefreshToken,
+        ReconnectReason::TokenRejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReconnectReason::SecretRotated => "secret_rotated",
+            ReconnectReason::AppReplaced => "app_replaced",
+            ReconnectReason::CredentialsRemoved => "credentials_removed",
+            ReconnectReason::AppRefused => "app_refused",
+            ReconnectReason::RefreshRefused => "refresh_refused",
+            ReconnectReason::NoRefreshToken => "no_refresh_token",
+            ReconnectReason::TokenRejected => "token_rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// What happened and what to do.
+    pub fn message(self) -> &'static str {
+        match self {
+            ReconnectReason::SecretRotated => {
+                "The Client Secret of the X app it connected through was replaced after it connected; X invalidates tokens issued under the old secret. Reconnect it."
+            }
+            ReconnectReason::AppReplaced => {
+                "The X app it connected through was replaced by another Client ID in Settings → Twitter integration; its tokens belong to the old app. Reconnect it through the new one."
+            }
+            ReconnectReason::CredentialsRemoved => {
+                "The X app credentials it connected through were removed from Perch, so its tokens can no longer be refreshed. Save credentials in Settings → Twitter integration, then reconnect it."
+            }
+            ReconnectReason::AppRefused => {
+                "X refused the app's Client ID and Secret (invalid_client) when renewing its access: the secret was probably rotated in X's developer portal. Paste the current secret in Settings → Twitter integration, then reconnect."
+            }
+            ReconnectReason::RefreshRefused => {
+                "X no longer accepts this account's refresh token: access was revoked on X, or the token was already used. Reconnect it."
+            }
+            ReconnectReason::NoRefreshToken => {
+                "Its access expired and X issued no refresh token, because the offline.access scope was not granted. Enable offline.access in the X app, then reconnect."
+            }
+            ReconnectReason::TokenRejected => {
+                "X refused its access token although it had not expired: access was probably revoked on X. Reconnect it."
+            }
+        }
+    }
+}
+
+/// An account found to need reconnection, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconnectMark {
+    pub reason: ReconnectReason,
+    pub at: i64,
+}
+
+/// A connected X account, as its card shows it. Never holds a token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: String,
+    /// `None` for the organization default's card.
+    pub brand_id: Option<String>,
+    pub x_user_id: String,
+    pub username: String,
+    pub name: String,
+    /// Only ever an `https://pbs.twimg.com/` URL (X's image host, allowed by the page's CSP).
+    pub avatar_url: Option<String>,
+    /// The first six characters of the Client ID of the app that issued its tokens.
+    pub client_id_preview: String,
+    pub connected_at: i64,
+    pub updated_at: i64,
+    pub scopes: Vec<String>,
+    /// Requested scopes that X did not grant.
+    pub missing_scopes: Vec<String>,
+    /// Set once an API call found that it needs reconnection.
+    pub needs_reconnection: Option<ReconnectMark>,
+    /// Not marked yet, but certain to be on its next API call: the credentials that issued its
+    /// tokens have changed since it connected.
+    pub will_need_reconnection: Option<ReconnectReason>,
+}
+
+impl AccountView {
+    pub fn handle(&self) -> String {
+        format!("@{}", self.username)
+    }
+}
+
+/// The X app a card's accounts connect through.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardApp {
+    pub client_id_preview: String,
+    /// The brand's own override (true) or the organization default (false).
+    pub own: bool,
+}
+
+/// A Twitter platform card: the organization default, or one brand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformCard {
+    pub brand_id: Option<String>,
+    /// "Organization default" or the brand's name.
+    pub title: String,
+    /// `None` when neither the brand nor the organization has credentials: Connect cannot work.
+    pub app: Option<CardApp>,
+    pub accounts: Vec<AccountView>,
+}
+
+/// Everything the accounts page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountsOverview {
+    pub callback_url: String,
+    pub scopes: Vec<String>,
+    pub cards: Vec<PlatformCard>,
+    pub can_manage_credentials: bool,
+}
+
+/// An account that needs (or will need) reconnecting, for the settings page's warning after a
+/// save.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountToReconnect {
+    pub id: String,
+    pub username: String,
+    /// "Organization default" or the brand's name.
+    pub card: String,
+    pub brand_id: Option<String>,
+}
+
+/// The requested scopes missing from a granted set, in the requested order.
+pub fn missing_scopes(granted: &[String]) -> Vec<String> {
+    SCOPES.iter().filter(|s| !granted.iter().any(|g| g == *s)).map(|s| (*s).to_owned()).collect()
+}
+
+/// How a connect flow ended: the callback redirects to the accounts page with this in the
+/// query (`?connect=<name>`), so the message shows the same with and without JavaScript. Never
+/// carries a code or a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectResult {
+    Connected,
+    Reconnected,
+    /// Connected, but X granted fewer scopes than requested.
+    MissingScopes,
+    /// A reconnect where the user authorized as another X account than the one reconnected.
+    OtherAccount,
+    Cancelled,
+    InvalidClient,
+    CodeInvalid,
+    RedirectMismatch,
+    /// X refused the PKCE verifier: the flow was tampered with or mixed up.
+    VerifierMismatch,
+    /// X granted access but refused to say who the user is (403 on /2/users/me).
+    IdentityRefused,
+    Unreachable,
+    /// No state, a state this browser did not start, or a malformed one.
+    StateInvalid,
+    /// A state already used, or unknown.
+    StateUsed,
+    StateExpired,
+    /// Neither the brand nor the organization has X app credentials.
+    NoCredentials,
+    /// X sent an error Perch does not know.
+    Refused,
+}
+
+impl ConnectResult {
+    pub const ALL: [ConnectResult; 16] = [
+        ConnectResult::Connected,
+        ConnectResult::Reconnected,
+        ConnectResult::MissingScopes,
+        ConnectResult::OtherAccount,
+        ConnectResult::Cancelled,
+        ConnectResult::InvalidClient,
+        ConnectResult::CodeInvalid,
+        ConnectResult::RedirectMismatch,
+        ConnectResult::VerifierMismatch,
+        ConnectResult::IdentityRefused,
+        ConnectResult::Unreachable,
+        ConnectResult::StateInvalid,
+        ConnectResult::StateUsed,
+        ConnectResult::StateExpired,
+        ConnectResult::NoCredentials,
+        ConnectResult::Refused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectResult::Connected => "connected",
+            ConnectResult::Reconnected => "reconnected",
+            ConnectResult::MissingScopes => "missing_scopes",
+            ConnectResult::OtherAccount => "other_account",
+            ConnectResult::Cancelled => "cancelled",
+            ConnectResult::InvalidClient => "invalid_client",
+            ConnectResult::CodeInvalid => "code_invalid",
+            ConnectResult::RedirectMismatch => "redirect_mismatch",
+            ConnectResult::VerifierMismatch => "verifier_mismatch",
+            ConnectResult::IdentityRefused => "identity_refused",
+            ConnectResult::Unreachable => "unreachable",
+            ConnectResult::StateInvalid => "state_invalid",
+            ConnectResult::StateUsed => "state_used",
+            ConnectResult::StateExpired => "state_expired",
+            ConnectResult::NoCredentials => "no_credentials",
+            ConnectResult::Refused => "refused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(self, ConnectResult::Connected | ConnectResult::Reconnected | ConnectResult::MissingScopes | ConnectResult::OtherAccount)
+    }
+
+    /// What happened and what to do; `who` is the account's @handle when one connected.
+    pub fn message(self, who: Option<&str>) -> String {
+        let who = who.unwrap_or("The account");
+        match self {
+            ConnectResult::Connected => format!("{who} is connected."),
+            ConnectResult::Reconnected => format!("{who} is reconnected with fresh tokens through the current X app."),
+            ConnectResult::MissingScopes => format!(
+                "{who} is connected, but X granted fewer permissions than Perch asked for, so some API calls will fail with 403. In the X developer portal, open the app's User authentication settings, set App permissions to “Read and write and Direct message” and enable every scope listed at the top of this page, then Reconnect."
+            ),
+            ConnectResult::OtherAccount => format!(
+                "You authorized {who} on X, not the account you were reconnecting, so {who} was connected instead. To reconnect the other account, switch to it on x.com first, then press Reconnect again."
+            ),
+            ConnectResult::Cancelled => "The connection was cancelled on X; nothing was connected. Press Connect to try again.".to_owned(),
+            ConnectResult::InvalidClient => "X refused the app's credentials (invalid_client): the Client ID or Client Secret is incorrect, or the secret was rotated in X's developer portal without updating Perch. Copy the current pair from developer.x.com into Settings → Twitter integration, then connect again.".to_owned(),
+            ConnectResult::CodeInvalid => "X said the authorization code was invalid or expired: codes are single use and live 30 seconds. Press Connect to try again.".to_owned(),
+            ConnectResult::RedirectMismatch => "X refused the callback URL: the callback URL registered in the X app must match Perch's exactly. Copy the callback URL shown on this card into the app's User authentication settings exactly — no trailing slash, no environment suffix — then connect again.".to_owned(),
+            ConnectResult::VerifierMismatch => "X refused the connection's proof key (PKCE), so nothing was connected. Press Connect to start a fresh connection.".to_owned(),
+            ConnectResult::IdentityRefused => "X granted access but refused to tell Perch which account it is (403 on users/me): the users.read and tweet.read scopes are missing. Enable every scope listed at the top of this page in the X app's User authentication settings, then connect again.".to_owned(),
+            ConnectResult::Unreachable => "Perch could not get an answer from X, so nothing was connected. Try again in a minute; if it persists, check that this server can reach api.x.com.".to_owned(),
+            ConnectResult::StateInvalid => "This sign-in link from X was not started in this browser session, or it was altered, so Perch refused it and did not contact X. Press Connect here to start a new connection.".to_owned(),
+            ConnectResult::StateUsed => "This sign-in link from X was already used (or is unknown), so Perch refused it and did not contact X. If the account is not listed, press Connect again.".to_owned(),
+            ConnectResult::StateExpired => "The connection took longer than 10 minutes, so Perch refused it and did not contact X. Press Connect to start again.".to_owned(),
+            ConnectResult::NoCredentials => "No X app is set up for this card: save a Client ID and Client Secret in Settings → Twitter integration first.".to_owned(),
+            ConnectResult::Refused => "X refused the connection with an error Perch does not recognise. Press Connect to try again; if it keeps happening, test the credentials in Settings → Twitter integration.".to_owned(),
+        }
+    }
+}
+
+/// What an account's **Check** found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckResult {
+    /// X answered for the account; its profile is up to date.
+    Working,
+    /// The account needs reconnection (its card says why).
+    NeedsReconnection,
+    /// X answered 403: the token lacks scopes.
+    Forbidden,
+    /// X's rate limit for this account is used up for now.
+    RateLimited,
+    /// X could not be asked.
+    Unreachable,
+}
+
+impl CheckResult {
+    pub const ALL: [CheckResult; 5] = [
+        CheckResult::Working,
+        CheckResult::NeedsReconnection,
+        CheckResult::Forbidden,
+        CheckResult::RateLimited,
+        CheckResult::Unreachable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckResult::Working => "working",
+            CheckResult::NeedsReconnection => "needs_reconnection",
+            CheckResult::Forbidden => "forbidden",
+            CheckResult::RateLimited => "rate_limited",
+            CheckResult::Unreachable => "unreachable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn message(self, who: &str) -> String {
+        match self {
+            CheckResult::Working => format!("{who} is working: X answered with its profile, which is now up to date."),
+            CheckResult::NeedsReconnection => format!("{who} needs to be reconnected; the card says why."),
+            CheckResult::Forbidden => format!("X refused to read {who}'s profile (403): the token lacks the users.read or tweet.read scope. Enable every scope listed on this page in the X app, then Reconnect."),
+            CheckResult::RateLimited => format!("X's rate limit for {who} is used up for now (users/me allows 75 calls per 15 minutes). Try again later."),
+            CheckResult::Unreachable => "Perch could not get an answer from X; nothing was changed. Try again in a minute.".to_owned(),
+        }
+    }
+}
+
+/// What **Disconnect** did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisconnectOutcome {
+    pub username: String,
+    /// Whether X confirmed the revocation of the tokens.
+    pub revoked: bool,
+}
+
+impl DisconnectOutcome {
+    pub fn message(&self) -> String {
+        if self.revoked {
+            format!("@{} is disconnected: X revoked its tokens and Perch deleted them.", self.username)
+        } else {
+            format!(
+                "@{} is disconnected in Perch and its tokens are deleted, but X could not be asked to revoke them. To be sure, remove the app under Settings and privacy → Security and account access → Apps and sessions → Connected apps on x.com.",
+                self.username
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for r in ReconnectReason::ALL {
+            assert_eq!(ReconnectReason::parse(r.as_str()), Some(r));
+        }
+        for r in ConnectResult::ALL {
+            assert_eq!(ConnectResult::parse(r.as_str()), Some(r));
+        }
+        for r in CheckResult::ALL {
+            assert_eq!(CheckResult::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(ConnectResult::parse("nope"), None);
+    }
+
+    #[test]
+    fn missing_scopes_are_the_requested_ones_not_granted() {
+        let granted: Vec<String> = ["tweet.read", "users.read", "offline.access", "users.email"].map(String::from).into();
+        assert_eq!(missing_scopes(&granted), ["tweet.write", "tweet.moderate.write", "dm.read", "dm.write", "like.write"]);
+        let all: Vec<String> = SCOPES.map(String::from).into();
+        assert!(missing_scopes(&all).is_empty());
+    }
+
+    #[test]
+    fn the_redirect_mismatch_message_says_how_to_copy_the_url() {
+        let m = ConnectResult::RedirectMismatch.message(None);
+        assert!(m.contains("no trailing slash, no environment suffix"));
+        assert!(ConnectResult::InvalidClient.message(None).contains("invalid_client"));
+    }
+}

@@ -1,0 +1,333 @@
+//! Connecting X accounts through the organization's (or a brand's) own X app: the accounts page's
+//! data, **Connect** / **Reconnect** (OAuth 2.0 with PKCE), X's callback, **Check** and
+//! **Disconnect**. Every outcome of the callback becomes a [`ConnectResult`] shown on the card.
+
+use tower_sessions::Session;
+
+use super::accounts::{self, Connection, UseError};
+use super::oauth_flows::{self, NewFlow};
+use super::x_client::{ApiError, TokenError};
+use super::{AppState, brands, credentials};
+use crate::domain::{
+    ACCOUNTS_PAGE, AccountsOverview, CardApp, CheckResult, ConnectResult, DisconnectOutcome, PlatformCard, SCOPES, Viewer,
+    callback_url, missing_scopes,
+};
+use crate::error::AppError;
+
+/// The cards: the organization default first, then every brand, each with the app its accounts
+/// connect through and its accounts.
+pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverview, AppError> {
+    let pool = state.db.pool();
+    let creds = credentials::summaries(pool, &viewer.org_id).await?;
+    let app_of = |brand_id: Option<&str>| {
+        creds.iter().find(|c| c.brand_id.as_deref() == brand_id).map(|c| CardApp { client_id_preview: c.client_id_preview.clone(), own: brand_id.is_some() })
+    };
+    let accounts = accounts::list(pool, &viewer.org_id).await?;
+    let on_card = |brand_id: Option<&str>| accounts.iter().filter(|a| a.brand_id.as_deref() == brand_id).cloned().collect();
+    let mut cards = vec![PlatformCard { brand_id: None, title: "Organization default".to_owned(), app: app_of(None), accounts: on_card(None) }];
+    for b in brands::list(pool, &viewer.org_id).await? {
+        cards.push(PlatformCard {
+            app: app_of(Some(&b.id)).or_else(|| app_of(None)),
+            accounts: on_card(Some(&b.id)),
+            brand_id: Some(b.id),
+            title: b.name,
+        });
+    }
+    Ok(AccountsOverview {
+        callback_url: callback_url(&state.config.public_url),
+        scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        cards,
+        can_manage_credentials: viewer.role.can_manage(),
+    })
+}
+
+/// The accounts page with a result for a card: `/accounts?connect=<result>&for=<card>[&account=<id>]#<card>`.
+pub fn result_url(result: ConnectResult, brand_id: Option<&str>, account_id: Option<&str>) -> String {
+    let card = brand_id.unwrap_or("default");
+    let mut url = format!("{ACCOUNTS_PAGE}?connect={}&for={}", result.as_str(), crate::components::layout::encode_query_value(card));
+    if let Some(a) = account_id {
+        url.push_str(&format!("&account={}", crate::components::layout::encode_query_value(a)));
+    }
+    url.push_str(&format!("#{}", card_anchor(brand_id)));
+    url
+}
+
+/// The id of a card on the accounts page.
+pub fn card_anchor(brand_id: Option<&str>) -> String {
+    match brand_id {
+        None => "card-default".to_owned(),
+        Some(b) => format!("card-{b}"),
+    }
+}
+
+async fn card_label(state: &AppState, org_id: &str, brand_id: Option<&str>) -> Result<String, AppError> {
+    brands::trail_label(state.db.pool(), org_id, brand_id).await?.ok_or_else(|| AppError::not_found("brand"))
+}
+
+/// **Connect** (or **Reconnect** of `account_id`): starts a flow with the credentials that apply
+/// to the card and answers where to send the browser: X's authorize URL, or back to the card when
+/// there are no credentials.
+pub async fn start(
+    state: &AppState,
+    viewer: &Viewer,
+    session: &Session,
+    brand_id: Option<&str>,
+    account_id: Option<&str>,
+) -> Result<String, AppError> {
+    let pool = state.db.pool();
+    let mut brand_id = brand_id.map(str::trim).filter(|b| !b.is_empty() && *b != "default").map(str::to_owned);
+    let account_id = account_id.map(str::trim).filter(|a| !a.is_empty());
+    if let Some(a) = account_id {
+        // A reconnect happens on the account's own card, whatever the form said.
+        let account = accounts::get(pool, &viewer.org_id, a).await?.ok_or_else(|| AppError::not_found("X account"))?;
+        brand_id = account.brand_id;
+    }
+    let brand_id = brand_id.as_deref();
+    if let Some(b) = brand_id {
+        brands::get(pool, &viewer.org_id, b).await?.ok_or_else(|| AppError::not_found("brand"))?;
+    }
+    let Some(creds) = credentials::resolve(pool, &state.vault, &viewer.org_id, brand_id).await? else {
+        return Ok(result_url(ConnectResult::NoCredentials, brand_id, account_id));
+    };
+    let started = oauth_flows::start(
+        pool,
+        &state.vault,
+        session,
+        NewFlow { org_id: &viewer.org_id, user_id: &viewer.user_id, brand_id, account_id, credentials: &creds },
+    )
+    .await?;
+    use secrecy::ExposeSecret as _;
+    let url = state
+        .x
+        .consent_url(&creds.client_id, &callback_url(&state.config.public_url), &SCOPES, &started.state, started.verifier.expose_secret())
+        .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
+    tracing::info!(org_id = %viewer.org_id, brand_id = brand_id.unwrap_or("-"), reconnect = account_id.is_some(), credential_id = %creds.credential_id, "connect started");
+    Ok(url)
+}
+
+/// What X sent back to the callback.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Callback {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `GET /oauth/callback/twitter`: checks the state (refusing a missing, foreign, replayed or
+/// expired one before anything is sent to X), exchanges the code with the flow's own credentials,
+/// asks X who the user is, stores the account. Answers the accounts page URL with the result.
+pub async fn finish(state: &AppState, viewer: &Viewer, session: &Session, cb: Callback) -> Result<String, AppError> {
+    let pool = state.db.pool();
+    let Some(st) = cb.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 500) else {
+        return Ok(result_url(ConnectResult::StateInvalid, None, None));
+    };
+    if !oauth_flows::started_here(session, st).await? {
+        tracing::warn!(org_id = %viewer.org_id, "callback with a state this session did not start");
+        return Ok(result_url(ConnectResult::StateInvalid, None, None));
+    }
+    let Some(flow) = oauth_flows::take(pool, &state.vault, st).await? else {
+        tracing::warn!(org_id = %viewer.org_id, "callback with a used or unknown state");
+        return Ok(result_url(ConnectResult::StateUsed, None, None));
+    };
+    let brand = flow.brand_id.as_deref();
+    let account = flow.account_id.as_deref();
+    if flow.org_id != viewer.org_id || flow.user_id != viewer.user_id {
+        // The session started it, but under another sign-in: not this user's flow.
+        return Ok(result_url(ConnectResult::StateInvalid, None, None));
+    }
+    if flow.expired {
+        return Ok(result_url(ConnectResult::StateExpired, brand, account));
+    }
+    let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
+        // X adds error=access_denied on Cancel, or not (x-api.md): no code is a refusal either way.
+        tracing::info!(org_id = %viewer.org_id, error = cb.error.as_deref().unwrap_or("-"), "connect cancelled at X");
+        return Ok(result_url(ConnectResult::Cancelled, brand, account));
+    };
+    let redirect_uri = callback_url(&state.config.public_url);
+    let tokens = match state.x.exchange_code(&flow.client_id, &flow.client_secret, &redirect_uri, code, &flow.verifier, &SCOPES).await {
+        Ok(t) => t,
+        Err(e) => {
+            let result = exchange_failure(&e);
+            tracing::warn!(org_id = %viewer.org_id, result = result.as_str(), error = ?e, "code exchange failed");
+            return Ok(result_url(result, brand, account));
+        }
+    };
+    let user = match state.x.users_me(&tokens.access_token).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(org_id = %viewer.org_id, error = ?e, "users/me failed after a code exchange");
+            // Perch cannot keep tokens it cannot attribute: give them back to X.
+            let _ = state.x.revoke(&flow.client_id, &flow.client_secret, &tokens.access_token, false).await;
+            if let Some(r) = &tokens.refresh_token {
+                let _ = state.x.revoke(&flow.client_id, &flow.client_secret, r, true).await;
+            }
+            let result = match e {
+                ApiError::Forbidden(_) => ConnectResult::IdentityRefused,
+                _ => ConnectResult::Unreachable,
+            };
+            return Ok(result_url(result, brand, account));
+        }
+    };
+    let label = match card_label(state, &viewer.org_id, brand).await {
+        Ok(l) => l,
+        // The brand was deleted while the user was at X.
+        Err(_) => return Ok(result_url(ConnectResult::StateUsed, None, None)),
+    };
+    let stored = accounts::store(
+        pool,
+        &state.vault,
+        Connection {
+            org_id: &viewer.org_id,
+            brand_id: brand,
+            user: &user,
+            tokens: &tokens,
+            credential_id: &flow.credential_id,
+            credential_generation: flow.credential_generation,
+            client_id_preview: &flow.client_id_preview,
+            actor: &viewer.email,
+            card_label: &label,
+        },
+    )
+    .await?;
+    tracing::info!(org_id = %viewer.org_id, account_id = %stored.account_id, reconnected = stored.reconnected, "X account connected");
+    let result = if account.is_some_and(|a| a != stored.account_id) {
+        ConnectResult::OtherAccount
+    } else if !missing_scopes(&tokens.scopes).is_empty() {
+        ConnectResult::MissingScopes
+    } else if stored.reconnected {
+        ConnectResult::Reconnected
+    } else {
+        ConnectResult::Connected
+    };
+    Ok(result_url(result, brand, Some(&stored.account_id)))
+}
+
+/// What a failed code exchange means for the user (x-api.md "Token endpoint": X says
+/// `invalid_request`, not `invalid_grant`, and names the failing parameter in the description).
+fn exchange_failure(e: &TokenError) -> ConnectResult {
+    match e {
+        TokenError::Unreachable(_) => ConnectResult::Unreachable,
+        e if e.is_client_refused() => ConnectResult::InvalidClient,
+        e if e.mentions("redirect uri") => ConnectResult::RedirectMismatch,
+        e if e.mentions("code verifier") => ConnectResult::VerifierMismatch,
+        e if e.mentions("authorization code") => ConnectResult::CodeInvalid,
+        TokenError::Refused { error, .. } if error == "invalid_grant" => ConnectResult::CodeInvalid,
+        TokenError::Refused { .. } => ConnectResult::Refused,
+    }
+}
+
+/// **Check**: one call to X through [`accounts::usable`] (`GET /2/users/me`), which refreshes or
+/// marks the account as needed; a refused access token gets one refresh and one more try.
+pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Result<(String, CheckResult), AppError> {
+    let pool = state.db.pool();
+    let account = accounts::get(pool, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
+    let mut force = false;
+    let result = loop {
+        let usable = match accounts::usable(state, &viewer.org_id, account_id, force).await {
+            Ok(u) => u,
+            Err(UseError::NotFound) => return Err(AppError::not_found("X account")),
+            Err(UseError::NeedsReconnection(_)) => break CheckResult::NeedsReconnection,
+            Err(UseError::Unreachable(_)) => break CheckResult::Unreachable,
+            Err(UseError::Server(e)) => return Err(e.into()),
+        };
+        match state.x.users_me(&usable.access_token).await {
+            Ok(user) => {
+                accounts::update_profile(pool, &viewer.org_id, account_id, &user).await?;
+                break CheckResult::Working;
+            }
+            Err(ApiError::Unauthorized) if !force => force = true,
+            Err(ApiError::Unauthorized) => {
+                accounts::mark_needs_reconnection(pool, &viewer.org_id, account_id, crate::domain::ReconnectReason::TokenRejected).await?;
+                break CheckResult::NeedsReconnection;
+            }
+            Err(ApiError::Forbidden(_)) => break CheckResult::Forbidden,
+            Err(ApiError::RateLimited) => break CheckResult::RateLimited,
+            Err(ApiError::Unreachable(_)) => break CheckResult::Unreachable,
+        }
+    };
+    tracing::info!(org_id = %viewer.org_id, account_id, result = result.as_str(), "account checked");
+    Ok((account.handle(), result))
+}
+
+/// **Disconnect**: revokes the tokens at X (refresh token first: with it goes the grant), then
+/// deletes them. A revocation that fails still disconnects, and says so (security.md F.32).
+pub async fn disconnect(state: &AppState, viewer: &Viewer, account_id: &str) -> Result<DisconnectOutcome, AppError> {
+    let pool = state.db.pool();
+    let r = accounts::revocable(state, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
+    let revoked = match &r.credentials {
+        None => false,
+        Some(c) => {
+            let mut answers = Vec::new();
+            if let Some(rt) = &r.refresh_token {
+                answers.push(state.x.revoke(&c.client_id, &c.client_secret, rt, true).await);
+            }
+            answers.push(state.x.revoke(&c.client_id, &c.client_secret, &r.access_token, false).await);
+            for e in answers.iter().filter_map(|a| a.as_ref().err()) {
+                tracing::warn!(org_id = %viewer.org_id, account_id, error = ?e, "revocation at X failed");
+            }
+            answers.iter().all(Result::is_ok)
+        }
+    };
+    let label = card_label(state, &viewer.org_id, r.brand_id.as_deref()).await.unwrap_or_default();
+    let detail = format!("@{}{}", r.username, if revoked { ", tokens revoked at X" } else { ", X could not revoke the tokens" });
+    if !accounts::delete(pool, &viewer.org_id, account_id, &viewer.email, &label, &detail).await? {
+        return Err(AppError::not_found("X account"));
+    }
+    tracing::info!(org_id = %viewer.org_id, account_id, revoked, "X account disconnected");
+    Ok(DisconnectOutcome { username: r.username, revoked })
+}
+
+/// Disconnects every account of a brand about to be deleted, revoking each one's tokens at X
+/// (the database would otherwise drop them with the brand and leave the grants alive at X).
+/// Returns how many were disconnected and how many of those X confirmed.
+pub async fn disconnect_brand(state: &AppState, viewer: &Viewer, brand_id: &str) -> Result<(usize, usize), AppError> {
+    let ids: Vec<String> = accounts::list(state.db.pool(), &viewer.org_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.brand_id.as_deref() == Some(brand_id))
+        .map(|a| a.id)
+        .collect();
+    let mut revoked = 0;
+    for id in &ids {
+        match disconnect(state, viewer, id).await {
+            Ok(outcome) => revoked += usize::from(outcome.revoked),
+            // Disconnected meanwhile by someone else.
+            Err(e) if e.code == crate::error::ErrorCode::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((ids.len(), revoked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(error: &str, description: &str) -> TokenError {
+        TokenError::Refused { error: error.into(), description: description.into() }
+    }
+
+    #[test]
+    fn exchange_failures_follow_x_descriptions() {
+        assert_eq!(exchange_failure(&refused("unauthorized_client", "Missing valid authorization header")), ConnectResult::InvalidClient);
+        assert_eq!(exchange_failure(&refused("invalid_client", "")), ConnectResult::InvalidClient);
+        assert_eq!(exchange_failure(&refused("invalid_request", "Value passed for the authorization code was invalid.")), ConnectResult::CodeInvalid);
+        assert_eq!(
+            exchange_failure(&refused("invalid_request", "Value passed for the redirect uri did not match the uri of the authorization code.")),
+            ConnectResult::RedirectMismatch
+        );
+        assert_eq!(
+            exchange_failure(&refused("invalid_request", "Value passed for the code verifier did not match the code challenge.")),
+            ConnectResult::VerifierMismatch
+        );
+        assert_eq!(exchange_failure(&refused("invalid_grant", "")), ConnectResult::CodeInvalid);
+        assert_eq!(exchange_failure(&refused("server_error", "")), ConnectResult::Refused);
+        assert_eq!(exchange_failure(&TokenError::Unreachable("x".into())), ConnectResult::Unreachable);
+    }
+
+    #[test]
+    fn result_urls_are_fixed_internal_pages() {
+        assert_eq!(result_url(ConnectResult::Connected, None, Some("xac_1")), "/accounts?connect=connected&for=default&account=xac_1#card-default");
+        assert_eq!(result_url(ConnectResult::Cancelled, Some("brd_1"), None), "/accounts?connect=cancelled&for=brd_1#card-brd_1");
+    }
+}

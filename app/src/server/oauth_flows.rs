@@ -1,0 +1,206 @@
+//! OAuth 2.0 flows between **Connect** and X's callback (security.md E.24, E.25, E.27, E.28).
+//!
+//! A flow is a database row keyed by the SHA-256 of its `state` (256 random bits), holding the
+//! organization, the user, the card, the credentials that started it and the PKCE verifier, the
+//! last three sealed by the vault. The browser session keeps the hashes of the flows it started:
+//! a state from another browser is refused. Taking a flow deletes its row in the same statement
+//! (`delete … returning`), so of two callbacks with one state exactly one gets it, and a replay
+//! finds nothing: all of this before anything is sent to X.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use sqlx::AnyPool;
+use tower_sessions::Session;
+
+use super::credentials::Resolved;
+use super::error::ServerError;
+use super::now;
+use super::vault::{Aad, KeyRing};
+use crate::domain::{ClientId, ClientSecret};
+
+/// How long a flow may take, from Connect to the callback.
+pub const FLOW_TTL_SECS: i64 = 10 * 60;
+/// The session key holding the hashes of the flows this browser started.
+const SESSION_KEY: &str = "x_oauth_flows";
+/// At most this many open flows per browser session (older ones are forgotten).
+const SESSION_MAX: usize = 8;
+const FIELD: &str = "oauth_flow";
+
+/// A random value of `bytes` random bytes from the OS generator, base64url.
+fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The state's database key: a hash, so that the database alone cannot finish a flow.
+pub fn state_hash(state: &str) -> String {
+    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a flow is for.
+pub struct NewFlow<'a> {
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    pub brand_id: Option<&'a str>,
+    /// The account a Reconnect is for.
+    pub account_id: Option<&'a str>,
+    pub credentials: &'a Resolved,
+}
+
+/// A started flow: what goes into X's authorize URL.
+pub struct Started {
+    pub state: String,
+    pub verifier: SecretString,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    client_id: String,
+    client_secret: String,
+    verifier: String,
+}
+
+/// A flow taken back at the callback.
+pub struct Flow {
+    pub org_id: String,
+    pub user_id: String,
+    pub brand_id: Option<String>,
+    pub account_id: Option<String>,
+    pub credential_id: String,
+    pub credential_generation: i64,
+    pub client_id_preview: String,
+    pub client_id: ClientId,
+    pub client_secret: ClientSecret,
+    pub verifier: SecretString,
+    pub expired: bool,
+}
+
+/// Records a new flow and remembers it in the browser session.
+pub async fn start(pool: &AnyPool, vault: &KeyRing, session: &Session, flow: NewFlow<'_>) -> Result<Started, ServerError> {
+    // 256 bits of state (E.24 asks for at least 128) and a 43-character verifier (RFC 7636's
+    // 256-bit recommendation).
+    let state = random_token(32);
+    let verifier = random_token(32);
+    let hash = state_hash(&state);
+    let t = now();
+    let sealed = zeroize::Zeroizing::new(
+        serde_json::to_vec(&Sealed {
+            client_id: flow.credentials.client_id.as_str().to_owned(),
+            client_secret: flow.credentials.client_secret.expose().to_owned(),
+            verifier: verifier.clone(),
+        })
+        .map_err(|e| ServerError::Other(format!("sealing a flow: {e}")))?,
+    );
+    let blob = vault.encrypt(&sealed, &Aad { org_id: flow.org_id, record_id: &hash, field: FIELD });
+    // Abandoned flows go as new ones come.
+    sqlx::query("delete from twitter_oauth_flows where expires_at < $1").bind(t).execute(pool).await?;
+    sqlx::query(
+        "insert into twitter_oauth_flows (state_hash, org_id, user_id, brand_id, account_id, credential_id, \
+         credential_generation, client_id_preview, sealed, created_at, expires_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&hash)
+    .bind(flow.org_id)
+    .bind(flow.user_id)
+    .bind(flow.brand_id)
+    .bind(flow.account_id)
+    .bind(&flow.credentials.credential_id)
+    .bind(flow.credentials.generation)
+    .bind(flow.credentials.client_id.preview())
+    .bind(blob)
+    .bind(t)
+    .bind(t + FLOW_TTL_SECS)
+    .execute(pool)
+    .await?;
+    let mut mine: Vec<String> = session.get(SESSION_KEY).await?.unwrap_or_default();
+    mine.push(hash);
+    if mine.len() > SESSION_MAX {
+        mine.drain(..mine.len() - SESSION_MAX);
+    }
+    session.insert(SESSION_KEY, mine).await?;
+    Ok(Started { state, verifier: SecretString::from(verifier) })
+}
+
+/// Whether this browser session started the flow of `state`. Does not spend it: a state from
+/// another browser must not be able to cancel the real user's flow.
+pub async fn started_here(session: &Session, state: &str) -> Result<bool, ServerError> {
+    let hash = state_hash(state);
+    let mine: Vec<String> = session.get(SESSION_KEY).await?.unwrap_or_default();
+    Ok(mine.contains(&hash))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    org_id: String,
+    user_id: String,
+    brand_id: Option<String>,
+    account_id: Option<String>,
+    credential_id: String,
+    credential_generation: i64,
+    client_id_preview: String,
+    sealed: Vec<u8>,
+    expires_at: i64,
+}
+
+/// Takes the flow of `state` for good: `None` when it does not exist (never did, or was
+/// taken already).
+pub async fn take(pool: &AnyPool, vault: &KeyRing, state: &str) -> Result<Option<Flow>, ServerError> {
+    // The session keeps the hash: a replay from this browser is then told apart from a state it
+    // never started (the row is gone either way, so the flow cannot run twice).
+    let hash = state_hash(state);
+    let row: Option<Row> = sqlx::query_as(
+        "delete from twitter_oauth_flows where state_hash = $1 returning org_id, user_id, brand_id, account_id, \
+         credential_id, credential_generation, client_id_preview, sealed, expires_at",
+    )
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let plain = vault.decrypt(&row.sealed, &Aad { org_id: &row.org_id, record_id: &hash, field: FIELD })?;
+    let Sealed { client_id, client_secret, verifier } =
+        serde_json::from_slice(&plain).map_err(|e| ServerError::Other(format!("opening a flow: {e}")))?;
+    let client_secret = zeroize::Zeroizing::new(client_secret);
+    let client_id = ClientId::parse(&client_id).map_err(|_| ServerError::Other("a flow's Client ID no longer parses".into()))?;
+    let client_secret =
+        ClientSecret::parse(&client_secret).map_err(|_| ServerError::Other("a flow's Client Secret no longer parses".into()))?;
+    let verifier = SecretString::from(verifier);
+    Ok(Some(Flow {
+        org_id: row.org_id,
+        user_id: row.user_id,
+        brand_id: row.brand_id,
+        account_id: row.account_id,
+        credential_id: row.credential_id,
+        credential_generation: row.credential_generation,
+        client_id_preview: row.client_id_preview,
+        client_id,
+        client_secret,
+        verifier,
+        expired: row.expires_at < now(),
+    }))
+}
+
+/// Deletes abandoned flows (the periodic clean-up).
+pub async fn forget_expired(pool: &AnyPool) -> Result<u64, ServerError> {
+    Ok(sqlx::query("delete from twitter_oauth_flows where expires_at < $1").bind(now()).execute(pool).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_carry_256_random_bits_and_hash_to_hex() {
+        let a = random_token(32);
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_token(32));
+        let h = state_hash(&a);
+        assert_eq!(h.len(), 64);
+        assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(h, state_hash(&a));
+    }
+}

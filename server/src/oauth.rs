@@ -1,0 +1,75 @@
+//! The two HTTP ends of connecting an X account (the work is in `app::server::connect`):
+//!
+//! - `POST /oauth/connect/twitter` (form: `brand_id`, or `account_id` to reconnect): the Connect
+//!   and Reconnect buttons. A plain form post, with or without JavaScript, answered with a 303 to
+//!   X's consent page (or back to the card when there is no X app to connect through). Behind the
+//!   cross-site wall like every POST (security.md D.22).
+//! - `GET /oauth/callback/twitter`: where X sends the browser back. Always answers a 303 to the
+//!   accounts page, a fixed internal path with the result in its query; never a code or token in
+//!   any URL Perch makes (E.29).
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use app::domain::{ACCOUNTS_PAGE, CALLBACK_PATH, CONNECT_PATH};
+use app::error::AppError;
+use app::server::AppState;
+use app::server::connect::{self, Callback};
+
+use crate::RouterState;
+
+pub fn routes() -> axum::Router<RouterState> {
+    axum::Router::new()
+        .route(CONNECT_PATH, axum::routing::post(start))
+        .route(CALLBACK_PATH, axum::routing::get(callback))
+}
+
+#[derive(Deserialize)]
+struct ConnectForm {
+    #[serde(default)]
+    brand_id: Option<String>,
+    #[serde(default)]
+    account_id: Option<String>,
+}
+
+/// Where a signed-out browser goes: sign in, then back to the accounts page.
+fn sign_in() -> Response {
+    Redirect::to(&format!("/login?next={}", app::components::layout::encode_query_value(ACCOUNTS_PAGE))).into_response()
+}
+
+/// An error page a person can act on: back to the accounts page with the message.
+fn failed(e: AppError) -> Response {
+    crate::middleware::error_page(&e, ACCOUNTS_PAGE, "Back to X accounts")
+}
+
+async fn start(State(state): State<AppState>, session: Session, form: Result<Form<ConnectForm>, axum::extract::rejection::FormRejection>) -> Response {
+    let viewer = match app::server::auth::viewer_of(&state, &session).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return sign_in(),
+        Err(e) => return failed(e),
+    };
+    let Ok(Form(form)) = form else {
+        return failed(AppError::new(app::error::ErrorCode::BadRequest, "The Connect form was incomplete. Reload the page and press Connect again."));
+    };
+    match connect::start(&state, &viewer, &session, form.brand_id.as_deref(), form.account_id.as_deref()).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn callback(State(state): State<AppState>, session: Session, query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>) -> Response {
+    let viewer = match app::server::auth::viewer_of(&state, &session).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return sign_in(),
+        Err(e) => return failed(e),
+    };
+    // A query that does not even parse carries no usable state.
+    let cb = query.map(|Query(q)| q).unwrap_or_default();
+    match connect::finish(&state, &viewer, &session, cb).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => failed(e),
+    }
+}
