@@ -25,7 +25,7 @@ test('create, rename and delete a brand', async ({ page }, testInfo) => {
 
   await settled(page, testInfo);
   await page.getByRole('link', { name: 'Delete brand…' }).click();
-  await expect(page.getByText('Delete “Green Bottle”? This cannot be undone.')).toBeVisible();
+  await expect(page.getByText('Delete “Green Bottle”? Its X accounts are disconnected, their tokens revoked at X')).toBeVisible();
   await page.getByRole('button', { name: 'Yes, delete this brand' }).click();
   await expect(page).toHaveURL(/\/brands$/);
   await expect(page.getByText('No brands yet.')).toBeVisible();

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+pub mod leaks;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -281,4 +283,21 @@ impl Client {
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()
     }
+}
+
+/// Sends a request built on a client's `http` and reads the whole answer.
+pub async fn send(req: reqwest::RequestBuilder) -> Reply {
+    Client::reply(req.send().await.unwrap()).await
+}
+
+/// Creates a brand through the page's server function; returns its id.
+pub async fn brand(c: &Client, name: &str) -> String {
+    let r = c.call("brands/create", &[("name", name)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// The signed-in user's organization id.
+pub async fn org_id(c: &Client) -> String {
+    c.viewer().await["org_id"].as_str().unwrap().to_owned()
 }
