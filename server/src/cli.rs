@@ -1,13 +1,18 @@
-//! The command line: `perch serve` (the default), `perch migrate`, `perch user create`.
+//! The command line: `perch serve` (the default), `perch migrate`, `perch user create`,
+//! `perch keys ...` and `perch credentials ...`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use sqlx::AnyPool;
 
-use app::domain::{Email, OrgName, Password, Role};
+use app::domain::{
+    BrandName, BrandView, ClientId, ClientSecret, Email, OrgName, Password, Role, SaveChange, callback_url, format_utc,
+};
+use app::server::credentials::{self, Actor};
 use app::server::users::{self, OrgTarget};
-use app::server::{orgs, passwords::Passwords};
+use app::server::{accounts, brands, orgs, passwords::Passwords};
 
 use crate::config::{Config, SETTINGS};
 
@@ -40,6 +45,52 @@ pub enum Command {
     /// Manage the master keys that seal secrets at rest.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage organizations' X app credentials (OAuth 2.0 Client ID and Client Secret).
+    ///
+    /// What Settings → Twitter integration does, for self-hosters who automate. API keys can never
+    /// change credentials; this command can because it runs with the server's own database and
+    /// master key.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CredentialsCommand {
+    /// Save an X app's Client ID and Client Secret, reading the secret from standard input (one line).
+    ///
+    /// Without --brand they are the organization default, which every brand without an app of
+    /// its own connects through. The same Client ID with a new secret is a rotation, another
+    /// Client ID replaces the app: accounts connected with the previous secret or app then need
+    /// reconnecting, and the command lists them. The secret is never printed.
+    Set {
+        /// The organization's name or id (org_...).
+        #[arg(long)]
+        org: String,
+        /// A brand's name (any case) or id (brd_...): save its own app instead of the default.
+        #[arg(long)]
+        brand: Option<String>,
+        /// The app's OAuth 2.0 Client ID (it ends in MTpjaQ).
+        #[arg(long)]
+        client_id: String,
+    },
+    /// List saved credentials: the Client ID's first characters and facts, never a secret.
+    List {
+        /// Only this organization (name or id); default: every organization.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Remove the organization default's credentials, or with --brand that brand's own.
+    ///
+    /// A brand then falls back to the default. Accounts connected through the removed app need
+    /// reconnecting.
+    Remove {
+        /// The organization's name or id (org_...).
+        #[arg(long)]
+        org: String,
+        /// A brand's name (any case) or id (brd_...).
+        #[arg(long)]
+        brand: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,7 +153,7 @@ pub async fn create_user(config: &Config, email: &str, org: &str, role: Option<&
     let role = role
         .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("--role: `{r}` is not owner, admin or member")))
         .transpose()?;
-    let password = Password::parse(read_password()?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+    let password = Password::parse(read_secret("Password: ")?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
 
     let state = crate::build_state(config).await?;
     let pool = state.db.pool();
@@ -163,16 +214,202 @@ pub async fn keys_rewrap(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Reads one line from stdin without echo when it is a terminal.
-fn read_password() -> anyhow::Result<String> {
+fn read_secret(prompt: &str) -> anyhow::Result<String> {
     let line = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Password: ")?
+        rpassword::prompt_password(prompt)?
     } else {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         line
     };
-    // Only the line ending is removed: spaces are part of passphrases.
+    // Only the line ending is removed: spaces are part of passphrases (a Client Secret's parse
+    // trims them itself).
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// Who the dashboard's "updated by" and the audit trail name for changes made here: there is no
+/// signed-in user, only whoever can run the server's binary.
+const OPERATOR: &str = "perch CLI";
+
+/// An organization as `--org` named it.
+struct Org {
+    id: String,
+    name: String,
+}
+
+impl std::fmt::Display for Org {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}\" ({})", self.name, self.id)
+    }
+}
+
+/// The organization `--org` names: by id, else by name. Unlike `perch user create`, a name two
+/// organizations share is refused rather than resolved to the oldest, so that credentials
+/// cannot land in the wrong tenant.
+async fn find_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Org> {
+    let arg = arg.trim();
+    let name = OrgName::parse(arg).map(|n| n.as_str().to_owned()).unwrap_or_default();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select id, name from organizations where id = $1 or name = $2 order by created_at, id")
+            .bind(arg)
+            .bind(&name)
+            .fetch_all(pool)
+            .await?;
+    if let Some((id, name)) = rows.iter().find(|(id, _)| id == arg) {
+        return Ok(Org { id: id.clone(), name: name.clone() });
+    }
+    match rows.as_slice() {
+        [] => anyhow::bail!("--org: there is no organization named or with the id `{arg}`"),
+        [(id, name)] => Ok(Org { id: id.clone(), name: name.clone() }),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|(id, _)| id.as_str()).collect();
+            anyhow::bail!("--org: {} organizations are named \"{name}\"; give the id of the one you mean: {}", many.len(), ids.join(", "))
+        }
+    }
+}
+
+/// The brand `--brand` names within the organization: by id, else by name, ignoring case as
+/// brand names are unique that way.
+async fn find_brand(pool: &AnyPool, org: &Org, arg: &str) -> anyhow::Result<BrandView> {
+    let arg = arg.trim();
+    let key = BrandName::parse(arg).ok().map(|n| n.key());
+    let all = brands::list(pool, &org.id).await?;
+    let by_name = |b: &&BrandView| key.is_some() && BrandName::parse(&b.name).ok().map(|n| n.key()) == key;
+    match all.iter().find(|b| b.id == arg).or_else(|| all.iter().find(by_name)) {
+        Some(b) => Ok(b.clone()),
+        None => anyhow::bail!("--brand: organization {org} has no brand named or with the id `{arg}`"),
+    }
+}
+
+/// What `--org` and `--brand` name: the organization, the brand id (`None` for the default) and
+/// the label the audit trail gives the target.
+async fn find_target(pool: &AnyPool, org: &str, brand: Option<&str>) -> anyhow::Result<(Org, Option<String>, String)> {
+    let org = find_org(pool, org).await?;
+    let brand_id = match brand {
+        Some(b) => Some(find_brand(pool, &org, b).await?.id),
+        None => None,
+    };
+    let label = brands::trail_label(pool, &org.id, brand_id.as_deref())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("--brand: the brand was deleted meanwhile"))?;
+    Ok((org, brand_id, label))
+}
+
+/// After a change of credentials: the connected accounts X will now refuse, as the settings
+/// page lists them.
+async fn print_to_reconnect(pool: &AnyPool, org: &Org) -> anyhow::Result<()> {
+    let stale = accounts::to_reconnect(pool, &org.id).await?;
+    if stale.is_empty() {
+        println!("No connected X account needs reconnecting.");
+    } else {
+        let names: Vec<String> = stale.iter().map(|a| format!("@{} ({})", a.username, a.card)).collect();
+        println!(
+            "{} connected X account(s) will need reconnecting (Perch marks them on their next API call; reconnect them on the X accounts page): {}",
+            stale.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `perch credentials set`
+pub async fn credentials_set(config: &Config, org: &str, brand: Option<&str>, client_id: &str) -> anyhow::Result<()> {
+    let id = ClientId::parse(client_id).map_err(|e| anyhow::anyhow!("--client-id: {}", e.message))?;
+    let state = crate::build_state(config).await?;
+    let pool = state.db.pool();
+    // The target is checked before the secret is asked for, so a typo costs no retyping.
+    let (org, brand_id, label) = find_target(pool, org, brand).await?;
+    let place = format!("{org}, {label}");
+    let secret = read_secret(&format!("Client Secret for {place}: "))?;
+    let secret = ClientSecret::parse(&secret).map_err(|e| anyhow::anyhow!("client secret: {}", e.message))?;
+    let actor = Actor { org_id: &org.id, email: OPERATOR, target_label: &label };
+    let outcome = credentials::save(pool, &state.vault, &actor, brand_id.as_deref(), &id, &secret, None).await?;
+    let c = &outcome.credential;
+    let preview = c.preview_label();
+    match outcome.change {
+        SaveChange::Created => println!("Saved credentials for {place}: Client ID {preview} (not tested)."),
+        SaveChange::SecretRotated => {
+            println!("Rotated the Client Secret for {place}: Client ID {preview}, secret generation {}.", c.generation)
+        }
+        SaveChange::AppReplaced => println!("Replaced the X app for {place}: now Client ID {preview} (not tested)."),
+        SaveChange::Unchanged => println!("Unchanged: {place} already has these credentials (Client ID {preview})."),
+    }
+    if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
+        print_to_reconnect(pool, &org).await?;
+    }
+    println!("Callback URL to register in the X app's User authentication settings: {}", callback_url(&state.config.public_url));
+    state.db.close().await;
+    Ok(())
+}
+
+/// `perch credentials list`
+pub async fn credentials_list(config: &Config, org: Option<&str>) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let pool = state.db.pool();
+    let orgs = match org {
+        Some(o) => vec![find_org(pool, o).await?],
+        None => {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("select id, name from organizations order by created_at, id").fetch_all(pool).await?;
+            rows.into_iter().map(|(id, name)| Org { id, name }).collect()
+        }
+    };
+    let mut shown = 0;
+    for org in &orgs {
+        let brands = brands::list(pool, &org.id).await?;
+        for c in credentials::list(pool, &org.id).await? {
+            let target = match &c.brand_id {
+                None => "default".to_owned(),
+                Some(b) => {
+                    let name = brands.iter().find(|x| x.id == *b).map(|x| x.name.as_str()).unwrap_or_default();
+                    format!("brand “{name}” ({b})")
+                }
+            };
+            let test = match c.last_test {
+                Some(t) => format!("{} at {}", t.result.label(), format_utc(t.at)),
+                None => "never".to_owned(),
+            };
+            println!(
+                "{org}  {target}  Client ID {}  generation {}  updated {} by {}  last test: {test}",
+                c.preview_label(),
+                c.generation,
+                format_utc(c.updated_at),
+                c.updated_by
+            );
+            shown += 1;
+        }
+    }
+    if shown == 0 {
+        match (org, orgs.as_slice()) {
+            (Some(_), [org]) => println!("Organization {org} has no saved credentials."),
+            _ => println!("No saved credentials."),
+        }
+    }
+    state.db.close().await;
+    Ok(())
+}
+
+/// `perch credentials remove`
+pub async fn credentials_remove(config: &Config, org: &str, brand: Option<&str>) -> anyhow::Result<()> {
+    let state = crate::build_state(config).await?;
+    let pool = state.db.pool();
+    let (org, brand_id, label) = find_target(pool, org, brand).await?;
+    let actor = Actor { org_id: &org.id, email: OPERATOR, target_label: &label };
+    let place = format!("{org}, {label}");
+    let Some(preview) = credentials::remove(pool, &actor, brand_id.as_deref()).await? else {
+        match brand_id {
+            None => anyhow::bail!("nothing to remove: organization {org} has no default credentials"),
+            Some(_) => anyhow::bail!("nothing to remove: {place} has no credentials of its own (it uses the organization default)"),
+        }
+    };
+    println!("Removed the credentials (Client ID {preview}…) of {place}.");
+    match brand_id {
+        None => println!("Brands without credentials of their own cannot connect accounts until default credentials are saved again."),
+        Some(_) => println!("{label} now uses the organization default."),
+    }
+    print_to_reconnect(pool, &org).await?;
+    state.db.close().await;
+    Ok(())
 }
 
 /// A database URL fit for printing: any password replaced.

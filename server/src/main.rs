@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use perch_server::cli::{self, Cli, Command, KeysCommand, UserCommand};
+use perch_server::cli::{self, Cli, Command, CredentialsCommand, KeysCommand, UserCommand};
 use perch_server::{Config, telemetry};
 
 #[tokio::main]
@@ -26,6 +26,13 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&config),
         Command::Keys(KeysCommand::Rewrap) => cli::keys_rewrap(&config).await,
+        Command::Credentials(CredentialsCommand::Set { org, brand, client_id }) => {
+            cli::credentials_set(&config, &org, brand.as_deref(), &client_id).await
+        }
+        Command::Credentials(CredentialsCommand::List { org }) => cli::credentials_list(&config, org.as_deref()).await,
+        Command::Credentials(CredentialsCommand::Remove { org, brand }) => {
+            cli::credentials_remove(&config, &org, brand.as_deref()).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

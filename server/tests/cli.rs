@@ -5,9 +5,13 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use app::domain::{BrandName, OrgName};
+use app::server::{accounts, audit, brands, credentials, orgs};
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::leaks::assert_no_part_of;
 use common::{Backend, PASSWORD, TestApp, TestDb};
+use rand::Rng as _;
 
 fn perch(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, String) {
     perch_with(&db.env(), args, stdin)
@@ -59,7 +63,14 @@ fn an_invalid_setting_stops_startup_naming_it() {
     assert!(err.contains("PERCH_LISTEN"), "{err}");
 }
 
-on_both_databases!(user_create_makes_an_owner_then_members, user_create_refuses_bad_input_and_changes_nothing);
+on_both_databases!(
+    user_create_makes_an_owner_then_members,
+    user_create_refuses_bad_input_and_changes_nothing,
+    credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_never_shows_a_secret,
+    credentials_set_again_tells_a_rotation_from_a_new_app_and_lists_the_accounts_to_reconnect,
+    credentials_set_refuses_malformed_input_and_unknown_targets_and_changes_nothing,
+    credentials_remove_removes_then_says_there_is_nothing_left,
+);
 
 async fn user_create_makes_an_owner_then_members(b: Backend) {
     let db = TestDb::new(b).await;
@@ -184,4 +195,287 @@ async fn postgres_without_perch_master_key_refuses_to_start() {
     // With the key it starts.
     let (code, _, err) = perch(&db, &["migrate"], "");
     assert_eq!(code, 0, "{err}");
+}
+
+// ---- perch credentials ------------------------------------------------------------------------
+
+/// The characters of base64url text, which X's Client IDs and Secrets are made of.
+const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn random_from(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
+}
+
+/// A Client ID in X's shape, like the fake X's (`fake_x::ids`, which needs the `fake-x` feature
+/// this test crate does without): base64url of `<20 characters>:1:ci`, so it ends in MTpjaQ.
+fn client_id() -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:1:ci", random_from(URL_SAFE, 20)))
+}
+
+/// A 50-character Client Secret in X's shape. It starts with a letter: one starting with digits
+/// and a `-`, with no other `-` or `_` after (about one in 1,600), reads as an OAuth 1.0a Access
+/// Token and is refused.
+fn client_secret() -> String {
+    random_from(&URL_SAFE[..52], 1) + &random_from(URL_SAFE, 49)
+}
+
+fn preview(client_id: &str) -> String {
+    format!("{}…", &client_id[..6])
+}
+
+/// Where the commands below are told Perch is served, for the callback URL they print.
+const PUBLIC_URL: &str = "https://perch.example.com";
+const CALLBACK: &str = "https://perch.example.com/oauth/callback/twitter";
+
+/// `perch credentials set` with the secret on standard input.
+fn set(db: &TestDb, org: &str, brand: Option<&str>, client_id: &str, secret: &str) -> (i32, String, String) {
+    let mut args = vec!["credentials", "set", "--org", org, "--client-id", client_id];
+    if let Some(b) = brand {
+        args.extend(["--brand", b]);
+    }
+    let mut env = db.env();
+    env.push(("PERCH_PUBLIC_URL".into(), PUBLIC_URL.into()));
+    perch_with(&env, &args, &format!("{secret}\n"))
+}
+
+/// The lines of `perch credentials list` that are records (the log shares standard output).
+fn records(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.contains("  Client ID ")).collect()
+}
+
+/// A Perch over a fresh database holding the organization "Acme" (made by `perch user create`),
+/// for reading what the commands wrote the way the app does; and Acme's id.
+async fn acme(b: Backend) -> (TestApp, String) {
+    let db = TestDb::new(b).await;
+    let (code, _, err) = perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
+    assert_eq!(code, 0, "{err}");
+    let app = TestApp::spawn_on(db).await;
+    let org = orgs::id_by_name(app.state.db.pool(), &OrgName::parse("Acme").unwrap()).await.unwrap().unwrap();
+    (app, org)
+}
+
+async fn new_brand(app: &TestApp, org: &str, name: &str) -> String {
+    brands::create(app.state.db.pool(), org, &BrandName::parse(name).unwrap()).await.unwrap().id
+}
+
+/// The Client ID, secret and brand a connection of `brand` would use, read as the app reads them.
+async fn used(app: &TestApp, org: &str, brand: Option<&str>) -> Option<(String, String, Option<String>)> {
+    credentials::resolve(app.state.db.pool(), &app.state.vault, org, brand)
+        .await
+        .unwrap()
+        .map(|r| (r.client_id.as_str().to_owned(), r.client_secret.expose().to_owned(), r.brand_id))
+}
+
+async fn audit_count(app: &TestApp, org: &str) -> usize {
+    audit::recent(app.state.db.pool(), org, 1000).await.unwrap().len()
+}
+
+async fn credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_never_shows_a_secret(b: Backend) {
+    let (app, org) = acme(b).await;
+    let nike = new_brand(&app, &org, "Nike").await;
+    let adidas = new_brand(&app, &org, "Adidas").await;
+    let pairs: Vec<(String, String)> = (0..3).map(|_| (client_id(), client_secret())).collect();
+    let mut said = String::new();
+
+    let (code, out, err) = set(&app.db, "Acme", None, &pairs[0].0, &pairs[0].1);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("Saved credentials for \"Acme\" ({org}), Organization default: Client ID")) && out.contains(&preview(&pairs[0].0)), "{out}");
+    assert!(out.contains(&format!("Callback URL to register in the X app's User authentication settings: {CALLBACK}")), "{out}");
+    said += &(out + &err);
+    // The brand by its name in another case, the organization and the brand by their ids.
+    let (code, out, err) = set(&app.db, "Acme", Some("nike"), &pairs[1].0, &pairs[1].1);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("Saved credentials for \"Acme\" ({org}), Brand “Nike”")), "{out}");
+    said += &(out + &err);
+    let (code, out, err) = set(&app.db, &org, Some(&adidas), &pairs[2].0, &pairs[2].1);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("Saved credentials for \"Acme\" ({org}), Brand “Adidas”")), "{out}");
+    said += &(out + &err);
+
+    let (code, out, err) = perch(&app.db, &["credentials", "list"], "");
+    assert_eq!(code, 0, "{err}");
+    let lines = records(&out);
+    assert_eq!(lines.len(), 3, "one line per saved record:\n{out}");
+    assert!(lines[0].contains(&org) && lines[0].contains("default") && lines[0].contains(&preview(&pairs[0].0)), "{out}");
+    for (name, id, pair) in [("Nike", &nike, &pairs[1]), ("Adidas", &adidas, &pairs[2])] {
+        let line = lines.iter().find(|l| l.contains(&format!("brand “{name}” ({id})"))).unwrap_or_else(|| panic!("{name}:\n{out}"));
+        assert!(line.contains(&preview(&pair.0)), "{line}");
+    }
+    for line in &lines {
+        assert!(line.contains("generation 1") && line.contains("by perch CLI") && line.contains("last test: never"), "{line}");
+    }
+    said += &(out + &err);
+    let (code, out, _) = perch(&app.db, &["credentials", "list", "--org", "Acme"], "");
+    assert_eq!(code, 0);
+    assert_eq!(records(&out).len(), 3, "{out}");
+    said += &out;
+    for (id, secret) in &pairs {
+        assert_no_part_of("the command's output", &said, secret);
+        assert!(!said.contains(id.as_str()), "only the Client ID's preview is printed");
+    }
+
+    // What the app reads, and whom the trail names.
+    assert_eq!(used(&app, &org, None).await, Some((pairs[0].0.clone(), pairs[0].1.clone(), None)));
+    assert_eq!(used(&app, &org, Some(&nike)).await, Some((pairs[1].0.clone(), pairs[1].1.clone(), Some(nike.clone()))));
+    assert_eq!(used(&app, &org, Some(&adidas)).await, Some((pairs[2].0.clone(), pairs[2].1.clone(), Some(adidas.clone()))));
+    let trail = audit::recent(app.state.db.pool(), &org, 10).await.unwrap();
+    assert_eq!(trail.len(), 3);
+    assert!(trail.iter().all(|e| e.actor == "perch CLI" && e.action == "Saved credentials"), "{trail:?}");
+}
+
+async fn credentials_set_again_tells_a_rotation_from_a_new_app_and_lists_the_accounts_to_reconnect(b: Backend) {
+    use app::server::x_client::{Tokens, XUser};
+    use secrecy::SecretString;
+
+    let (app, org) = acme(b).await;
+    let (id, first, second) = (client_id(), client_secret(), client_secret());
+    assert_eq!(set(&app.db, "Acme", None, &id, &first).0, 0);
+    // An account connected through these credentials, as the connect flow stores it.
+    let creds = credentials::resolve(app.state.db.pool(), &app.state.vault, &org, None).await.unwrap().unwrap();
+    let user = XUser { id: "1500000000000000001".into(), username: "acmecoffee".into(), name: "Acme Coffee".into(), profile_image_url: None };
+    let tokens = Tokens {
+        access_token: SecretString::from("access".to_owned()),
+        refresh_token: Some(SecretString::from("refresh".to_owned())),
+        expires_in: 7200,
+        scopes: vec!["tweet.read".into(), "users.read".into(), "offline.access".into()],
+    };
+    let connection = accounts::Connection {
+        org_id: &org,
+        brand_id: None,
+        user: &user,
+        tokens: &tokens,
+        credential_id: &creds.credential_id,
+        credential_generation: creds.generation,
+        client_id_preview: &id[..6],
+        actor: "a@example.com",
+        card_label: "Organization default",
+    };
+    accounts::store(app.state.db.pool(), &app.state.vault, connection).await.unwrap();
+
+    let (code, out, err) = set(&app.db, "Acme", None, &id, &first);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Unchanged") && out.contains(&preview(&id)), "{out}");
+    assert!(!out.contains("reconnect"), "nothing changed for the account: {out}");
+
+    let (code, out, err) = set(&app.db, "Acme", None, &id, &second);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Rotated the Client Secret") && out.contains("secret generation 2"), "{out}");
+    assert!(out.contains("1 connected X account(s) will need reconnecting") && out.contains("@acmecoffee (Organization default)"), "{out}");
+    assert!(out.contains(CALLBACK), "{out}");
+    assert_no_part_of("the rotation's output", &(out + &err), &second);
+
+    let (other, third) = (client_id(), client_secret());
+    let (code, out, err) = set(&app.db, "Acme", None, &other, &third);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Replaced the X app") && out.contains(&preview(&other)), "{out}");
+    assert!(out.contains("@acmecoffee (Organization default)"), "{out}");
+    assert_no_part_of("the new app's output", &(out + &err), &third);
+
+    assert_eq!(used(&app, &org, None).await, Some((other.clone(), third, None)));
+    assert_eq!(app.count("twitter_credentials").await, 1, "a new app replaces the record");
+    let (_, out, _) = perch(&app.db, &["credentials", "list"], "");
+    assert!(out.contains(&preview(&other)) && out.contains("generation 1") && !out.contains(&preview(&id)), "{out}");
+}
+
+async fn credentials_set_refuses_malformed_input_and_unknown_targets_and_changes_nothing(b: Backend) {
+    let (app, org) = acme(b).await;
+    let nike = new_brand(&app, &org, "Nike").await;
+    let (id, secret) = (client_id(), client_secret());
+    assert_eq!(set(&app.db, "Acme", None, &id, &secret).0, 0);
+    // Another organization's brand is no brand of Acme's.
+    let (code, _, err) = perch(&app.db, &["user", "create", "--email", "o@example.com", "--org", "Other"], &format!("{PASSWORD}\n"));
+    assert_eq!(code, 0, "{err}");
+    let other = orgs::id_by_name(app.state.db.pool(), &OrgName::parse("Other").unwrap()).await.unwrap().unwrap();
+    let puma = new_brand(&app, &other, "Puma").await;
+    let trail = audit_count(&app, &org).await;
+
+    let (new_id, new_secret) = (client_id(), client_secret());
+    let spaced = format!("{} {}", &new_secret[..20], &new_secret[20..]);
+    let api_key = "xvz1evFS4wEEPTGEFPHBog0aB"; // an OAuth 1.0a API Key: 25 characters
+    for (org_arg, brand, client, stdin, says) in [
+        ("Acme", None, api_key, new_secret.as_str(), "--client-id: This looks like the OAuth 1.0a API Key"),
+        ("Acme", None, new_secret.as_str(), new_secret.as_str(), "--client-id: This looks like a secret"),
+        ("Acme", None, new_id.as_str(), spaced.as_str(), "client secret: The Client Secret contains spaces"),
+        ("Acme", None, new_id.as_str(), &new_secret[..30], "client secret: X's Client Secrets are 50 characters long"),
+        ("Acme", None, new_id.as_str(), new_id.as_str(), "client secret: This is the Client ID"),
+        ("Acme", None, new_id.as_str(), "", "client secret: Paste"),
+        ("Nope", None, new_id.as_str(), new_secret.as_str(), "--org: there is no organization named or with the id `Nope`"),
+        ("org_0000", None, new_id.as_str(), new_secret.as_str(), "--org"),
+        ("Acme", Some("Reebok"), new_id.as_str(), new_secret.as_str(), "--brand: organization \"Acme\""),
+        ("Acme", Some(puma.as_str()), new_id.as_str(), new_secret.as_str(), "--brand"),
+    ] {
+        let (code, out, err) = set(&app.db, org_arg, brand, client, stdin);
+        assert_ne!(code, 0, "{says}: {out}");
+        assert!(err.contains(says), "{says}: {err}");
+        assert_no_part_of("a refusal", &(out + &err), &new_secret);
+    }
+
+    // A name two organizations share is refused; their ids still work.
+    orgs::rename(app.state.db.pool(), &other, &OrgName::parse("Acme").unwrap()).await.unwrap();
+    let (code, _, err) = set(&app.db, "Acme", None, &new_id, &new_secret);
+    assert_ne!(code, 0);
+    assert!(err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&org) && err.contains(&other), "{err}");
+
+    assert_eq!(used(&app, &org, None).await, Some((id, secret, None)), "the saved pair is untouched");
+    assert_eq!(used(&app, &org, Some(&nike)).await.unwrap().2, None, "Nike still has no app of its own");
+    assert_eq!(used(&app, &other, None).await, None);
+    assert_eq!(app.count("twitter_credentials").await, 1);
+    assert_eq!(audit_count(&app, &org).await, trail, "nothing in the trail either");
+}
+
+async fn credentials_remove_removes_then_says_there_is_nothing_left(b: Backend) {
+    let (app, org) = acme(b).await;
+    let nike = new_brand(&app, &org, "Nike").await;
+    let (default_id, default_secret) = (client_id(), client_secret());
+    let (nike_id, nike_secret) = (client_id(), client_secret());
+    assert_eq!(set(&app.db, "Acme", None, &default_id, &default_secret).0, 0);
+    assert_eq!(set(&app.db, "Acme", Some("Nike"), &nike_id, &nike_secret).0, 0);
+
+    let (code, out, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme", "--brand", "NIKE"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("Removed the credentials (Client ID {}) of \"Acme\" ({org}), Brand “Nike”.", preview(&nike_id))), "{out}");
+    assert!(out.contains("now uses the organization default"), "{out}");
+    assert_eq!(used(&app, &org, Some(&nike)).await, Some((default_id.clone(), default_secret.clone(), None)), "Nike falls back");
+    let (code, _, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme", "--brand", &nike], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("nothing to remove") && err.contains("uses the organization default"), "{err}");
+
+    let (code, _, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme", "--brand", "Reebok"], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("--brand"), "{err}");
+    assert_eq!(app.count("twitter_credentials").await, 1, "an unknown brand removes nothing");
+
+    let (code, out, err) = perch(&app.db, &["credentials", "remove", "--org", &org], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("Removed the credentials (Client ID {}) of \"Acme\" ({org}), Organization default.", preview(&default_id))), "{out}");
+    let (code, _, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme"], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("nothing to remove") && err.contains("no default credentials"), "{err}");
+
+    assert_eq!(used(&app, &org, Some(&nike)).await, None);
+    assert_eq!(app.count("twitter_credentials").await, 0);
+    let (_, out, _) = perch(&app.db, &["credentials", "list", "--org", "Acme"], "");
+    assert!(out.contains("has no saved credentials"), "{out}");
+    let (_, out, _) = perch(&app.db, &["credentials", "list"], "");
+    assert_eq!(out.lines().last(), Some("No saved credentials."), "{out}");
+    let removals = audit::recent(app.state.db.pool(), &org, 10).await.unwrap();
+    assert_eq!(removals.iter().filter(|e| e.action == "Removed credentials" && e.actor == "perch CLI").count(), 2);
+}
+
+#[test]
+fn credentials_help_names_each_command_and_where_the_secret_comes_from() {
+    let (code, out, _) = perch_with(&[], &["--help"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("credentials"), "{out}");
+    let (code, out, _) = perch_with(&[], &["credentials", "--help"], "");
+    assert_eq!(code, 0);
+    for word in ["set", "list", "remove"] {
+        assert!(out.contains(word), "credentials --help lacks {word}:\n{out}");
+    }
+    let (code, out, _) = perch_with(&[], &["credentials", "set", "--help"], "");
+    assert_eq!(code, 0);
+    for word in ["--org", "--brand", "--client-id", "standard input"] {
+        assert!(out.contains(word), "credentials set --help lacks {word}:\n{out}");
+    }
 }
