@@ -37,6 +37,22 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// Something failed on our side; the message carries a correlation id.
     Internal,
+    /// The public API: no API key, or one that is malformed, unknown or revoked.
+    InvalidApiKey,
+    /// No X app credentials apply (neither the brand's own nor the organization default).
+    ByokCredentialsMissing,
+    /// The X account must be reconnected before Perch can act for it.
+    NeedsReconnection,
+    /// X refused because the account's token lacks scopes; the message names them.
+    MissingScopes,
+    /// X refused the request for another reason; the message carries X's explanation.
+    XForbidden,
+    /// X refused the request as malformed (its 400); the message carries X's explanation.
+    XRejected,
+    /// X's rate limit for the account or the app; `Retry-After` says when to try again.
+    RateLimited,
+    /// X could not be reached or failed (5xx); nothing was changed.
+    XUnavailable,
 }
 
 impl ErrorCode {
@@ -53,6 +69,13 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Throttled => 429,
             ErrorCode::Internal => 500,
+            ErrorCode::InvalidApiKey => 401,
+            ErrorCode::ByokCredentialsMissing => 412,
+            ErrorCode::NeedsReconnection => 409,
+            ErrorCode::MissingScopes | ErrorCode::XForbidden => 403,
+            ErrorCode::XRejected => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::XUnavailable => 502,
         }
     }
 }
@@ -164,10 +187,15 @@ mod tests {
         for code in [
             ErrorCode::Validation, ErrorCode::BadRequest, ErrorCode::Unauthenticated, ErrorCode::Forbidden,
             ErrorCode::CrossSite, ErrorCode::DashboardOnly, ErrorCode::NotFound, ErrorCode::Conflict,
-            ErrorCode::Throttled, ErrorCode::SignupClosed, ErrorCode::PayloadTooLarge,
+            ErrorCode::Throttled, ErrorCode::SignupClosed, ErrorCode::PayloadTooLarge, ErrorCode::InvalidApiKey,
+            ErrorCode::ByokCredentialsMissing, ErrorCode::NeedsReconnection, ErrorCode::MissingScopes,
+            ErrorCode::XForbidden, ErrorCode::XRejected, ErrorCode::RateLimited,
         ] {
             assert!((400..500).contains(&code.status()), "{code:?}");
         }
         assert_eq!(ErrorCode::Internal.status(), 500);
+        assert_eq!(ErrorCode::XUnavailable.status(), 502);
+        let json = serde_json::to_value(ErrorCode::ByokCredentialsMissing).unwrap();
+        assert_eq!(json, "byok_credentials_missing");
     }
 }

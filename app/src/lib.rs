@@ -17,7 +17,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use components::layout::DashboardLayout;
-use pages::{AccountsPage, BrandPage, BrandsPage, HomeRedirect, LoginPage, NotFound, SettingsPage, SignupPage, TwitterSettingsPage};
+use pages::{AccountsPage, ApiKeysPage, BrandPage, BrandsPage, HomeRedirect, LoginPage, NotFound, SettingsPage, SignupPage, TwitterSettingsPage};
 
 /// The HTML document around the app. On the server it also sets the page's
 /// Content-Security-Policy with the nonce Leptos puts on its inline hydration script.
@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/accounts") view=AccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/twitter") view=TwitterSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

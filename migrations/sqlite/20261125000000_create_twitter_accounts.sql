@@ -33,6 +33,10 @@ create table twitter_accounts (
     -- The refresh lease (security.md F.30): one refresh per account at a time, across instances.
     refresh_lease_owner text,
     refresh_lease_until bigint,
+    -- Set just before a refresh token is sent to X, cleared when X's answer is stored or known
+    -- to be a failure: still set under a lapsed lease, it means an instance died with X's answer
+    -- in hand, and the refresh token it sent must never be sent again (security.md H.37).
+    refresh_sent_at bigint,
     foreign key (org_id, brand_id) references brands (org_id, id) on delete cascade
 );
 -- One row per X account and card: connecting it again updates the row (a reconnect).
@@ -44,7 +48,11 @@ create table twitter_oauth_flows (
     -- SHA-256 of the state, hex: the state itself is only in the browser's URL at X.
     state_hash text primary key,
     org_id text not null references organizations (id) on delete cascade,
-    user_id text not null references users (id) on delete cascade,
+    -- Who started it: a dashboard user (Connect on the accounts page, bound to that browser
+    -- session) or an API key (a connect link handed to an end user, bound to nothing but the
+    -- state). Exactly one is set.
+    user_id text references users (id) on delete cascade,
+    api_key_id text,
     brand_id text,
     -- Set when the flow reconnects this account.
     account_id text,
@@ -55,6 +63,7 @@ create table twitter_oauth_flows (
     sealed blob not null,
     created_at bigint not null,
     expires_at bigint not null,
-    foreign key (org_id, brand_id) references brands (org_id, id) on delete cascade
+    foreign key (org_id, brand_id) references brands (org_id, id) on delete cascade,
+    check ((user_id is null) <> (api_key_id is null))
 );
 create index twitter_oauth_flows_expires on twitter_oauth_flows (expires_at);

@@ -35,8 +35,10 @@ pub fn routes() -> Router<RouterState> {
 }
 
 /// Paths only a dashboard session may use: the credential API, the Twitter pages' server
-/// functions (credentials and accounts) and the dashboard's Connect button.
-const DASHBOARD_ONLY: [&str; 3] = ["/v1/integrations/", "/api/twitter/", "/oauth/connect/"];
+/// functions (credentials and accounts), the API key page's server functions and the
+/// dashboard's Connect button. The public API (`/v1/brands`, `/v1/accounts`, `/v1/posts`) is
+/// elsewhere, in `crate::public_api`.
+const DASHBOARD_ONLY: [&str; 4] = ["/v1/integrations/", "/api/twitter/", "/api/keys/", "/oauth/connect/"];
 
 /// Whether a request carries an API key, or anything that might be one: an `Authorization`
 /// header of any scheme but `Basic`. Basic is let through because a browser behind a reverse
@@ -57,7 +59,7 @@ pub async fn dashboard_only(req: Request, next: Next) -> Response {
         tracing::warn!(method = %req.method(), path, "API key refused on a dashboard-only route");
         let err = AppError::new(
             ErrorCode::DashboardOnly,
-            "This route belongs to the Perch dashboard: Twitter credentials and account connections are only read or changed by a person signed in to it, and API keys are never accepted here. Use Settings → Twitter integration and X accounts in the dashboard.",
+            "This route belongs to the Perch dashboard: Twitter credentials, API keys and the dashboard's account connections are only read or changed by a person signed in to it, and API keys are never accepted here. Use Settings in the dashboard, or `perch credentials` on the server.",
         );
         if path.starts_with("/api/") {
             let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::FORBIDDEN);

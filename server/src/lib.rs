@@ -11,6 +11,7 @@ pub mod config;
 pub mod fake_x;
 pub mod middleware;
 pub mod oauth;
+pub mod public_api;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -119,6 +120,7 @@ pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes().method_not_allowed_fallback(api::method_not_allowed))
+        .merge(public_api::routes().method_not_allowed_fallback(api::method_not_allowed))
         .merge(oauth::routes())
         .leptos_routes_with_context(
             &router_state,
@@ -158,6 +160,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn fallback(State(state): State<RouterState>, req: Request) -> Response {
     if let Some(res) = assets::serve(req.uri().path(), req.headers()) {
         return res;
+    }
+    if req.uri().path().starts_with("/v1/") {
+        return public_api::unknown_endpoint();
     }
     let app_state = state.app.clone();
     let options = state.leptos_options.clone();

@@ -4,9 +4,11 @@
 //!   and Reconnect buttons. A plain form post, with or without JavaScript, answered with a 303 to
 //!   X's consent page (or back to the card when there is no X app to connect through). Behind the
 //!   cross-site wall like every POST (security.md D.22).
-//! - `GET /oauth/callback/twitter`: where X sends the browser back. Always answers a 303 to the
-//!   accounts page, a fixed internal path with the result in its query; never a code or token in
-//!   any URL Perch makes (E.29).
+//! - `GET /oauth/callback/twitter`: where X sends the browser back. For a dashboard flow, a 303
+//!   to the accounts page, a fixed internal path with the result in its query; never a code or
+//!   token in any URL Perch makes (E.29). For a connect link handed out through the API
+//!   (`POST /v1/accounts/connect`), whoever opened it is no Perch user: the answer is a small page
+//!   that says what happened, without any session.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -17,7 +19,8 @@ use tower_sessions::Session;
 use app::domain::{ACCOUNTS_PAGE, CALLBACK_PATH, CONNECT_PATH};
 use app::error::AppError;
 use app::server::AppState;
-use app::server::connect::{self, Callback};
+use app::domain::ConnectResult;
+use app::server::connect::{self, Callback, Completed};
 
 use crate::RouterState;
 
@@ -61,15 +64,53 @@ async fn start(State(state): State<AppState>, session: Session, form: Result<For
 }
 
 async fn callback(State(state): State<AppState>, session: Session, query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>) -> Response {
+    // A query that does not even parse carries no usable state.
+    let cb = query.map(|Query(q)| q).unwrap_or_default();
+    if let Some(st) = cb.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 500) {
+        match app::server::oauth_flows::is_link(state.db.pool(), st).await {
+            Ok(Some(true)) => {
+                return match connect::finish_link(&state, cb).await {
+                    Ok(done) => link_page(&done),
+                    Err(e) => crate::middleware::error_page(&e, "/", "Perch"),
+                };
+            }
+            Ok(_) => {}
+            Err(e) => return failed(e.into()),
+        }
+    }
     let viewer = match app::server::auth::viewer_of(&state, &session).await {
         Ok(Some(v)) => v,
         Ok(None) => return sign_in(),
         Err(e) => return failed(e),
     };
-    // A query that does not even parse carries no usable state.
-    let cb = query.map(|Query(q)| q).unwrap_or_default();
     match connect::finish(&state, &viewer, &session, cb).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => failed(e),
     }
+}
+
+/// The page at the end of a connect link: what happened, for the person who opened it, and
+/// when the fix is with whoever runs Perch, what to fix, for them.
+fn link_page(done: &Completed) -> Response {
+    use axum::http::{StatusCode, header};
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let who = done.handle.as_deref();
+    let (status, class) = if done.result.is_success() {
+        (StatusCode::OK, if done.result == ConnectResult::MissingScopes { "banner-warning" } else { "banner-success" })
+    } else {
+        (StatusCode::BAD_REQUEST, "banner-error")
+    };
+    let mut body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Connect your X account · Perch</title><link rel=\"stylesheet\" href=\"/pkg/perch.css\"></head><body><main id=\"main\" class=\"page\">\
+         <h1>Connect your X account</h1><div class=\"banner {class}\" role=\"{}\">{}</div>",
+        if done.result.is_success() { "status" } else { "alert" },
+        esc(&done.result.link_message(who)),
+    );
+    if let Some(hint) = done.result.operator_hint() {
+        body.push_str(&format!("<p class=\"hint\">For whoever runs Perch ({}): {}</p>", done.result.as_str(), esc(hint)));
+    }
+    body.push_str("</main></body></html>\n");
+    let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
 }

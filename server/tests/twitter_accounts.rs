@@ -13,26 +13,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use app::domain::{SCOPES, callback_url};
-use app::server::accounts::{self, FIELD_ACCESS, FIELD_REFRESH, UseError};
-use app::server::vault::Aad;
-use common::leaks::{assert_no_secret, at_rest, log_buffer, logs};
-use common::{Backend, Client, Reply, TestApp, brand, org_id, send};
-use perch_server::fake_x::{FakeUser, FakeX, Fault, NewApp};
-use secrecy::ExposeSecret as _;
+use app::server::accounts::{self, UseError};
+use common::leaks::{assert_no_secret, at_rest, logs};
+use common::{Backend, brand, org_id, send};
+use perch_server::fake_x::{FakeUser, Fault, NewApp};
 use serde_json::{Value, json};
 
-/// X's own example Client ID, and a second app's.
-const ID_A: &str = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ";
-const ID_B: &str = "UHRZZ2ptVWhCZWwzMWlFbDJocEM6MTpjaQ";
-const SECRET_A: &str = "Sc7Tvo_hBKqFYY_kv5ZJr3J1TWDtkwtDDb-xHKas1VOqg6YYZY";
-const SECRET_B: &str = "n9ZhyiA4uoRgnatmUdjAWtGSU8po-799NksnRH9ucAUsdMlHUv";
-const WRONG_SECRET: &str = "wrongwrongwrongwrongwrongwrongwrongwrongwrongwrong";
-
-const CONNECT: &str = "/oauth/connect/twitter";
-const CRED: &str = "/v1/integrations/twitter/credentials";
+use common::connect::*;
 
 on_both_databases!(
     e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_account,
@@ -55,143 +43,6 @@ on_both_databases!(
     g33_another_organization_cannot_see_or_touch_the_accounts,
     deleting_a_brand_revokes_its_accounts_at_x_first,
 );
-
-// ---- setting up ------------------------------------------------------------------------------
-
-struct World {
-    x: FakeX,
-    app: TestApp,
-    owner: Client,
-}
-
-/// A fake X with app A registered for Perch's callback, a Perch pointed at it, and an owner whose
-/// organization has app A as its default credentials.
-async fn world(b: Backend) -> World {
-    log_buffer();
-    let x = FakeX::start().await;
-    let app = TestApp::spawn_with(b, &[("PERCH_X_API_URL", &x.base_url()), ("PERCH_X_AUTHORIZE_URL", &x.authorize_url())]).await;
-    x.register_app(NewApp::new([callback_url(&app.base)]).with_credentials(ID_A, SECRET_A).named("Acme Social"));
-    let owner = app.owner("Acme Agency", "owner@acme.example").await;
-    let r = save(&owner, ID_A, SECRET_A, None).await;
-    assert!(r.status == 201, "{}", r.body);
-    World { x, app, owner }
-}
-
-async fn save(c: &Client, id: &str, secret: &str, brand: Option<&str>) -> Reply {
-    let mut body = json!({ "client_id": id, "client_secret": secret });
-    if let Some(b) = brand {
-        body["brand_id"] = json!(b);
-    }
-    send(c.http.put(format!("{}{CRED}", c.base)).header("origin", &c.base).json(&body)).await
-}
-
-/// Presses Connect (`brand_id`) or Reconnect (`account_id`): Perch's answer.
-async fn press(c: &Client, field: &str, value: &str) -> Reply {
-    send(c.http.post(format!("{}{CONNECT}", c.base)).header("origin", &c.base).form(&[(field, value)])).await
-}
-
-/// Connect on a card; asserts Perch sends the browser to X, and returns X's authorize URL.
-async fn connect(c: &Client, brand_id: Option<&str>) -> url::Url {
-    let r = press(c, "brand_id", brand_id.unwrap_or("default")).await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    url::Url::parse(&r.header("location")).unwrap()
-}
-
-fn query(u: &url::Url) -> BTreeMap<String, String> {
-    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-/// The user at X: opens the consent page and presses a button. `granted` unticks scopes when
-/// given. Returns where X sends the browser (the callback URL with `state` and `code`).
-async fn at_x(authorize: &url::Url, decision: &str, user: Option<&str>, granted: Option<&[&str]>) -> url::Url {
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = send(browser.get(authorize.as_str())).await;
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains("Authorize app"), "X shows its consent page: {}", page.body);
-    let mut form: Vec<(String, String)> = authorize.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    form.push(("decision".into(), decision.into()));
-    if let Some(u) = user {
-        form.push(("user_id".into(), u.into()));
-    }
-    let scopes: Vec<String> = match granted {
-        Some(g) => g.iter().map(|s| (*s).to_owned()).collect(),
-        None => query(authorize)["scope"].split(' ').map(str::to_owned).collect(),
-    };
-    for s in scopes {
-        form.push(("granted".into(), s));
-    }
-    let mut decision_url = authorize.clone();
-    decision_url.set_path("/i/oauth2/authorize/decision");
-    decision_url.set_query(None);
-    let r = send(browser.post(decision_url.as_str()).form(&form)).await;
-    assert_eq!(r.status, 302, "X redirects back: {}", r.body);
-    url::Url::parse(&r.header("location")).unwrap()
-}
-
-/// The browser arrives at Perch's callback; returns Perch's redirect (a path on Perch).
-async fn arrive(c: &Client, callback: &str) -> String {
-    let r = send(c.http.get(callback)).await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let location = r.header("location");
-    assert!(location.starts_with("/accounts") || location.starts_with("/login"), "a fixed internal page (E.29): {location}");
-    location
-}
-
-/// `connect=` of a redirect to the accounts page.
-fn result_of(location: &str) -> String {
-    let u = url::Url::parse(&format!("http://perch{location}")).unwrap();
-    query(&u).get("connect").cloned().unwrap_or_default()
-}
-
-fn account_of(location: &str) -> String {
-    let u = url::Url::parse(&format!("http://perch{location}")).unwrap();
-    query(&u).get("account").cloned().unwrap_or_default()
-}
-
-/// The whole happy path on a card; returns Perch's final redirect.
-async fn connect_through(c: &Client, brand_id: Option<&str>, user: Option<&str>) -> String {
-    let authorize = connect(c, brand_id).await;
-    let back = at_x(&authorize, "authorize", user, None).await;
-    arrive(c, back.as_str()).await
-}
-
-async fn overview(c: &Client) -> Value {
-    let r = c.call("twitter/accounts", &[]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
-}
-
-/// Every account on every card.
-async fn all_accounts(c: &Client) -> Vec<Value> {
-    overview(c).await["cards"].as_array().unwrap().iter().flat_map(|card| card["accounts"].as_array().unwrap().clone()).collect()
-}
-
-async fn card(c: &Client, brand_id: Option<&str>) -> Value {
-    overview(c).await["cards"].as_array().unwrap().iter().find(|card| card["brand_id"].as_str() == brand_id).cloned().unwrap()
-}
-
-async fn check(c: &Client, account_id: &str) -> Reply {
-    c.call("twitter/accounts/check", &[("account_id", account_id)]).await
-}
-
-/// Token requests the fake received so far (successful or not).
-fn token_requests(x: &FakeX) -> Vec<perch_server::fake_x::RecordedRequest> {
-    x.requests().into_iter().filter(|r| r.path == "/2/oauth2/token").collect()
-}
-
-/// The plaintext tokens Perch holds for an account, through its own vault.
-async fn tokens_of(app: &TestApp, account_id: &str) -> (String, Option<String>) {
-    let (org_id, access, refresh): (String, Vec<u8>, Option<Vec<u8>>) =
-        sqlx::query_as("select org_id, access_token_enc, refresh_token_enc from twitter_accounts where id = $1")
-            .bind(account_id)
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    let open = |blob: &[u8], field| {
-        app.state.vault.decrypt_string(blob, &Aad { org_id: &org_id, record_id: account_id, field }).unwrap().expose_secret().to_owned()
-    };
-    (open(&access, FIELD_ACCESS), refresh.map(|r| open(&r, FIELD_REFRESH)))
-}
 
 // ---- connecting ------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, Ap
 #[server(endpoint = "twitter/accounts/disconnect")]
 pub async fn disconnect_twitter_account(account_id: String) -> Result<DisconnectOutcome, AppError> {
     let (state, viewer) = crate::server::auth::require_viewer().await?;
-    let outcome = crate::server::connect::disconnect(&state, &viewer, account_id.trim()).await?;
+    let outcome = crate::server::connect::disconnect(&state, &viewer.org_id, &viewer.email, account_id.trim()).await?;
     leptos_axum::redirect(&disconnected_url(&outcome));
     Ok(outcome)
 }

@@ -17,24 +17,10 @@ pub async fn get_brand(id: String) -> Result<BrandView, AppError> {
         .ok_or_else(|| AppError::not_found("brand"))
 }
 
-#[cfg(feature = "ssr")]
-fn duplicate_name() -> AppError {
-    AppError::conflict("name", "Your organization already has a brand with this name. Choose another name.")
-}
-
 #[server(endpoint = "brands/create")]
 pub async fn create_brand(name: String) -> Result<BrandView, AppError> {
-    use crate::domain::BrandName;
     let (state, viewer) = crate::server::auth::require_manager().await?;
-    let name = BrandName::parse(&name)?;
-    match crate::server::brands::create(state.db.pool(), &viewer.org_id, &name).await {
-        Ok(b) => {
-            tracing::info!(org_id = %viewer.org_id, brand_id = %b.id, "brand created");
-            Ok(b)
-        }
-        Err(e) if e.is_unique_violation() => Err(duplicate_name()),
-        Err(e) => Err(e.into()),
-    }
+    crate::server::brands::create_from_input(state.db.pool(), &viewer.org_id, &name).await
 }
 
 #[server(endpoint = "brands/rename")]
@@ -45,7 +31,7 @@ pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
     match crate::server::brands::rename(state.db.pool(), &viewer.org_id, &id, &name).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(AppError::not_found("brand")),
-        Err(e) if e.is_unique_violation() => Err(duplicate_name()),
+        Err(e) if e.is_unique_violation() => Err(crate::server::brands::duplicate_name()),
         Err(e) => Err(e.into()),
     }
 }

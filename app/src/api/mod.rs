@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod brands;
+pub mod keys;
 pub mod org;
 pub mod twitter;
 

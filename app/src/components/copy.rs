@@ -1,10 +1,12 @@
-//! A value to copy into another site (the callback URL into X's portal).
+//! A value to copy into another site or program (the callback URL into X's portal, a new API
+//! key into the integration that uses it).
 
 use leptos::prelude::*;
 
-/// A value with a copy button (the button appears once the page is interactive).
+/// A value with a copy button (it works once the page is interactive). `what` names the value
+/// for screen readers when it has been copied.
 #[component]
-pub fn CopyValue(id: String, value: String) -> impl IntoView {
+pub fn CopyValue(id: String, value: String, #[prop(default = "Callback URL")] what: &'static str) -> impl IntoView {
     let (state, set_state) = signal(None::<bool>);
     let copy = {
         let value = value.clone();
@@ -20,7 +22,7 @@ pub fn CopyValue(id: String, value: String) -> impl IntoView {
                     None => "Copy",
                 }}
             </button>
-            <span class="sr-only" aria-live="polite">{move || (state.get() == Some(true)).then_some("Callback URL copied to the clipboard")}</span>
+            <span class="sr-only" aria-live="polite">{move || (state.get() == Some(true)).then(|| format!("{what} copied to the clipboard"))}</span>
         </span>
     }
     .into_any()

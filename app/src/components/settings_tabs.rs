@@ -9,6 +9,7 @@ pub fn SettingsTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Settings sections">
             <A href="/settings" exact=true>"Organization"</A>
             <A href="/settings/twitter">"Twitter integration"</A>
+            <A href="/settings/api-keys">"API keys"</A>
         </nav>
     }
 }

@@ -29,10 +29,13 @@ pub enum ReconnectReason {
     NoRefreshToken,
     /// X refused the access token although it had not expired, and a refresh did not help.
     TokenRejected,
+    /// Perch stopped between sending the refresh token to X and storing X's answer: the token
+    /// may be spent, and sending it again could not work.
+    RefreshInterrupted,
 }
 
 impl ReconnectReason {
-    pub const ALL: [ReconnectReason; 7] = [
+    pub const ALL: [ReconnectReason; 8] = [
         ReconnectReason::SecretRotated,
         ReconnectReason::AppReplaced,
         ReconnectReason::CredentialsRemoved,
@@ -40,6 +43,7 @@ impl ReconnectReason {
         ReconnectReason::RefreshRefused,
         ReconnectReason::NoRefreshToken,
         ReconnectReason::TokenRejected,
+        ReconnectReason::RefreshInterrupted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl ReconnectReason {
             ReconnectReason::RefreshRefused => "refresh_refused",
             ReconnectReason::NoRefreshToken => "no_refresh_token",
             ReconnectReason::TokenRejected => "token_rejected",
+            ReconnectReason::RefreshInterrupted => "refresh_interrupted",
         }
     }
 
@@ -81,6 +86,9 @@ impl ReconnectReason {
             }
             ReconnectReason::TokenRejected => {
                 "X refused its access token although it had not expired: access was probably revoked on X. Reconnect it."
+            }
+            ReconnectReason::RefreshInterrupted => {
+                "Perch stopped while X was renewing this account's access, so the new tokens X issued never arrived, and the old refresh token may no longer be used. Reconnect it."
             }
         }
     }
@@ -274,6 +282,55 @@ impl ConnectResult {
             ConnectResult::NoCredentials => "No X app is set up for this card: save a Client ID and Client Secret in Settings → Twitter integration first.".to_owned(),
             ConnectResult::Refused => "X refused the connection with an error Perch does not recognise. Press Connect to try again; if it keeps happening, test the credentials in Settings → Twitter integration.".to_owned(),
         }
+    }
+}
+
+impl ConnectResult {
+    /// What the person who opened a connect link sees: they are not a Perch user, so the page
+    /// says what happened to them and whom to turn to; [`ConnectResult::message`] (for the
+    /// people who run Perch) follows it on the page when the fix is theirs.
+    pub fn link_message(self, who: Option<&str>) -> String {
+        let who = who.unwrap_or("Your X account");
+        match self {
+            ConnectResult::Connected | ConnectResult::Reconnected => format!("{who} is connected. You can close this window."),
+            ConnectResult::MissingScopes => format!(
+                "{who} is connected, but X granted fewer permissions than needed, so some posts may fail. Tell whoever sent you this link: their X app's settings need fixing, then they can send you a new link."
+            ),
+            ConnectResult::OtherAccount => format!("{who} is connected. You can close this window."),
+            ConnectResult::Cancelled => {
+                "You cancelled on X, so nothing was connected. Links work once: to connect after all, ask whoever sent it for a new one.".to_owned()
+            }
+            ConnectResult::StateExpired => {
+                "This link has expired (links work for 10 minutes), so nothing was connected. Ask whoever sent it for a new one.".to_owned()
+            }
+            ConnectResult::StateUsed | ConnectResult::StateInvalid => {
+                "This link was already used, or is no longer valid, so nothing was connected. Ask whoever sent it for a new one.".to_owned()
+            }
+            ConnectResult::CodeInvalid | ConnectResult::VerifierMismatch | ConnectResult::Unreachable => {
+                "X and Perch could not complete the connection, so nothing was connected. Ask whoever sent this link for a new one and try again in a minute.".to_owned()
+            }
+            ConnectResult::InvalidClient
+            | ConnectResult::RedirectMismatch
+            | ConnectResult::IdentityRefused
+            | ConnectResult::NoCredentials
+            | ConnectResult::Refused => {
+                "X refused the connection because of how the app behind this link is set up, so nothing was connected. Tell whoever sent you the link; the details below are for them.".to_owned()
+            }
+        }
+    }
+
+    /// What the people who run Perch have to fix after a connect link failed this way, if
+    /// anything (shown under [`ConnectResult::link_message`]).
+    pub fn operator_hint(self) -> Option<&'static str> {
+        Some(match self {
+            ConnectResult::MissingScopes => "X granted fewer scopes than Perch asks for. In the X developer portal, set the app's permissions to “Read and write and Direct message” and enable every scope listed in Perch under Settings → Twitter integration.",
+            ConnectResult::InvalidClient => "X refused the app's Client ID and Secret (invalid_client). Paste the current pair from developer.x.com in Perch under Settings → Twitter integration.",
+            ConnectResult::RedirectMismatch => "X refused the callback URL. Register Perch's callback URL, shown under Settings → Twitter integration, exactly as it is in the app's User authentication settings.",
+            ConnectResult::IdentityRefused => "X refused to say which account connected (403 on users/me): enable the users.read and tweet.read scopes in the app's User authentication settings.",
+            ConnectResult::NoCredentials => "No X app credentials are saved for this brand or the organization.",
+            ConnectResult::Refused => "X answered with an error Perch does not recognise. Test the credentials under Settings → Twitter integration.",
+            _ => return None,
+        })
     }
 }
 

@@ -2,18 +2,22 @@
 //! says what to fix. Everything past the edge can rely on the invariants documented on each type.
 
 mod accounts;
+mod api_keys;
 mod email;
 mod names;
 mod password;
+mod posts;
 mod role;
 mod twitter;
 mod views;
 mod x_app;
 
 pub use accounts::*;
+pub use api_keys::*;
 pub use email::Email;
 pub use names::{BrandName, OrgName};
 pub use password::Password;
+pub use posts::*;
 pub use role::Role;
 pub use twitter::*;
 pub use views::*;

@@ -1,6 +1,7 @@
 //! One file per page.
 
 mod accounts;
+mod api_keys;
 mod brand;
 mod brands;
 mod home;
@@ -11,6 +12,7 @@ mod signup;
 mod twitter;
 
 pub use accounts::AccountsPage;
+pub use api_keys::ApiKeysPage;
 pub use brand::BrandPage;
 pub use brands::BrandsPage;
 pub use home::HomeRedirect;

@@ -214,7 +214,8 @@ pub async fn store(pool: &AnyPool, vault: &KeyRing, c: Connection<'_>) -> Result
             "update twitter_accounts set username = $1, name = $2, profile_image_url = $3, credential_id = $4, \
              credential_generation = $5, client_id_preview = $6, access_token_enc = $7, refresh_token_enc = $8, \
              access_expires_at = $9, scopes = $10, status = 'connected', status_reason = null, status_at = null, \
-             updated_at = $11, refreshed_at = null, refresh_lease_owner = null, refresh_lease_until = null where id = $12",
+             updated_at = $11, refreshed_at = null, refresh_lease_owner = null, refresh_lease_until = null, refresh_sent_at = null \
+             where id = $12",
         )
         .bind(&c.user.username)
         .bind(&c.user.name)
@@ -290,7 +291,8 @@ pub async fn mark_needs_reconnection(pool: &AnyPool, org_id: &str, account_id: &
     let mut tx = begin_write(pool).await?;
     let marked = sqlx::query(
         "update twitter_accounts set status = 'needs_reconnection', status_reason = $1, status_at = $2, \
-         refresh_lease_owner = null, refresh_lease_until = null where org_id = $3 and id = $4 and status = 'connected'",
+         refresh_lease_owner = null, refresh_lease_until = null, refresh_sent_at = null \
+         where org_id = $3 and id = $4 and status = 'connected'",
     )
     .bind(reason.as_str())
     .bind(t)
@@ -355,6 +357,7 @@ struct TokenRow {
     status: String,
     status_reason: Option<String>,
     refresh_lease_until: Option<i64>,
+    refresh_sent_at: Option<i64>,
     /// The generation of the credentials that issued the tokens, as saved now; `None` once that
     /// record was replaced or removed.
     current_generation: Option<i64>,
@@ -363,7 +366,7 @@ struct TokenRow {
 async fn load_tokens(pool: &AnyPool, org_id: &str, account_id: &str) -> Result<Option<TokenRow>, ServerError> {
     Ok(sqlx::query_as(
         "select a.brand_id, a.x_user_id, a.username, a.credential_id, a.credential_generation, a.access_token_enc, \
-         a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, a.refresh_lease_until, \
+         a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, a.refresh_lease_until, a.refresh_sent_at, \
          c.generation as current_generation \
          from twitter_accounts a left join twitter_credentials c on c.id = a.credential_id and c.org_id = a.org_id \
          where a.org_id = $1 and a.id = $2",
@@ -458,6 +461,13 @@ pub async fn usable(state: &AppState, org_id: &str, account_id: &str, force_refr
             release(pool, account_id, &owner).await?;
             return Ok(row.usable(vault, org_id, account_id)?);
         }
+        if row.refresh_sent_at.is_some() {
+            // An earlier holder sent the stored refresh token to X and never stored the answer
+            // (it died, its lease lapsed). X may have spent the token: never send it again.
+            tracing::warn!(org_id, account_id, "a refresh was interrupted before X's answer was stored");
+            mark_needs_reconnection(pool, org_id, account_id, ReconnectReason::RefreshInterrupted).await?;
+            return Err(UseError::NeedsReconnection(ReconnectReason::RefreshInterrupted));
+        }
         match credentials::open_by_id(pool, vault, org_id, &row.credential_id).await? {
             Some(creds) if creds.generation == row.credential_generation => {
                 return refresh_under_lease(state, org_id, account_id, &owner, &row, &creds).await;
@@ -469,7 +479,10 @@ pub async fn usable(state: &AppState, org_id: &str, account_id: &str, force_refr
 }
 
 async fn release(pool: &AnyPool, account_id: &str, owner: &str) -> Result<(), ServerError> {
-    sqlx::query("update twitter_accounts set refresh_lease_owner = null, refresh_lease_until = null where id = $1 and refresh_lease_owner = $2")
+    sqlx::query(
+        "update twitter_accounts set refresh_lease_owner = null, refresh_lease_until = null, refresh_sent_at = null \
+         where id = $1 and refresh_lease_owner = $2",
+    )
         .bind(account_id)
         .bind(owner)
         .execute(pool)
@@ -493,6 +506,18 @@ async fn refresh_under_lease(
     };
     let refresh_token = vault.decrypt_string(blob, &Aad { org_id, record_id: account_id, field: FIELD_REFRESH }).map_err(ServerError::from)?;
     let granted = split_scopes(&row.scopes);
+    // Recorded before the token leaves: if this process dies before X's answer is stored, the
+    // next holder knows the token may be spent (see `usable`).
+    let marked = sqlx::query("update twitter_accounts set refresh_sent_at = $1 where id = $2 and refresh_lease_owner = $3")
+        .bind(now())
+        .bind(account_id)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map_err(ServerError::from)?;
+    if marked.rows_affected() != 1 {
+        return Err(UseError::Unreachable("the refresh lease was lost before X was asked".to_owned()));
+    }
     let answer = state
         .x
         .refresh(&creds.client_id, &creds.client_secret, &refresh_token, &granted)
@@ -509,8 +534,8 @@ async fn refresh_under_lease(
             // a refresh token X has just made the only valid one.
             sqlx::query(
                 "update twitter_accounts set access_token_enc = $1, refresh_token_enc = coalesce($2, refresh_token_enc), \
-                 access_expires_at = $3, scopes = $4, refreshed_at = $5, refresh_lease_owner = null, refresh_lease_until = null \
-                 where id = $6",
+                 access_expires_at = $3, scopes = $4, refreshed_at = $5, refresh_lease_owner = null, refresh_lease_until = null, \
+                 refresh_sent_at = null where id = $6",
             )
             .bind(access)
             .bind(refresh)

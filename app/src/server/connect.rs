@@ -5,7 +5,7 @@
 use tower_sessions::Session;
 
 use super::accounts::{self, Connection, UseError};
-use super::oauth_flows::{self, NewFlow};
+use super::oauth_flows::{self, Flow, NewFlow, StartedBy};
 use super::x_client::{ApiError, TokenError};
 use super::{AppState, brands, credentials};
 use crate::domain::{
@@ -92,8 +92,8 @@ pub async fn start(
     let started = oauth_flows::start(
         pool,
         &state.vault,
-        session,
-        NewFlow { org_id: &viewer.org_id, user_id: &viewer.user_id, brand_id, account_id, credentials: &creds },
+        Some(session),
+        NewFlow { org_id: &viewer.org_id, started_by: StartedBy::User(&viewer.user_id), brand_id, account_id, credentials: &creds },
     )
     .await?;
     use secrecy::ExposeSecret as _;
@@ -129,33 +129,64 @@ pub async fn finish(state: &AppState, viewer: &Viewer, session: &Session, cb: Ca
         tracing::warn!(org_id = %viewer.org_id, "callback with a used or unknown state");
         return Ok(result_url(ConnectResult::StateUsed, None, None));
     };
-    let brand = flow.brand_id.as_deref();
-    let account = flow.account_id.as_deref();
-    if flow.org_id != viewer.org_id || flow.user_id != viewer.user_id {
+    let brand = flow.brand_id.clone();
+    let account = flow.account_id.clone();
+    if flow.org_id != viewer.org_id || flow.started_by != StartedBy::User(viewer.user_id.clone()) {
         // The session started it, but under another sign-in: not this user's flow.
         return Ok(result_url(ConnectResult::StateInvalid, None, None));
     }
+    let done = complete(state, flow, cb, &viewer.email).await?;
+    if done.result == ConnectResult::StateUsed {
+        // The card's brand was deleted while the user was at X: the page-wide banner says so.
+        return Ok(result_url(done.result, None, None));
+    }
+    Ok(result_url(done.result, brand.as_deref(), done.account_id.as_deref().or(account.as_deref())))
+}
+
+/// How a taken flow ended.
+pub struct Completed {
+    pub result: ConnectResult,
+    /// The account stored, or the one a failed reconnect was for.
+    pub account_id: Option<String>,
+    /// The X account connected (`@name`), when one was.
+    pub handle: Option<String>,
+}
+
+impl Completed {
+    fn failed(result: ConnectResult) -> Self {
+        Completed { result, account_id: None, handle: None }
+    }
+}
+
+/// The part of a callback after its flow was taken, shared by dashboard flows and connect links:
+/// expiry, cancel, the code exchange with the flow's own credentials and verifier, users/me, and
+/// storing the account, with `actor` in the audit trail.
+async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Result<Completed, AppError> {
+    let pool = state.db.pool();
+    let org_id = flow.org_id.as_str();
+    let brand = flow.brand_id.as_deref();
+    let account = flow.account_id.as_deref();
     if flow.expired {
-        return Ok(result_url(ConnectResult::StateExpired, brand, account));
+        return Ok(Completed::failed(ConnectResult::StateExpired));
     }
     let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
         // X adds error=access_denied on Cancel, or not (x-api.md): no code is a refusal either way.
-        tracing::info!(org_id = %viewer.org_id, error = cb.error.as_deref().unwrap_or("-"), "connect cancelled at X");
-        return Ok(result_url(ConnectResult::Cancelled, brand, account));
+        tracing::info!(org_id, error = cb.error.as_deref().unwrap_or("-"), "connect cancelled at X");
+        return Ok(Completed::failed(ConnectResult::Cancelled));
     };
     let redirect_uri = callback_url(&state.config.public_url);
     let tokens = match state.x.exchange_code(&flow.client_id, &flow.client_secret, &redirect_uri, code, &flow.verifier, &SCOPES).await {
         Ok(t) => t,
         Err(e) => {
             let result = exchange_failure(&e);
-            tracing::warn!(org_id = %viewer.org_id, result = result.as_str(), error = ?e, "code exchange failed");
-            return Ok(result_url(result, brand, account));
+            tracing::warn!(org_id, result = result.as_str(), error = ?e, "code exchange failed");
+            return Ok(Completed::failed(result));
         }
     };
     let user = match state.x.users_me(&tokens.access_token).await {
         Ok(u) => u,
         Err(e) => {
-            tracing::warn!(org_id = %viewer.org_id, error = ?e, "users/me failed after a code exchange");
+            tracing::warn!(org_id, error = ?e, "users/me failed after a code exchange");
             // Perch cannot keep tokens it cannot attribute: give them back to X.
             let _ = state.x.revoke(&flow.client_id, &flow.client_secret, &tokens.access_token, false).await;
             if let Some(r) = &tokens.refresh_token {
@@ -165,31 +196,31 @@ pub async fn finish(state: &AppState, viewer: &Viewer, session: &Session, cb: Ca
                 ApiError::Forbidden(_) => ConnectResult::IdentityRefused,
                 _ => ConnectResult::Unreachable,
             };
-            return Ok(result_url(result, brand, account));
+            return Ok(Completed::failed(result));
         }
     };
-    let label = match card_label(state, &viewer.org_id, brand).await {
+    let label = match card_label(state, org_id, brand).await {
         Ok(l) => l,
         // The brand was deleted while the user was at X.
-        Err(_) => return Ok(result_url(ConnectResult::StateUsed, None, None)),
+        Err(_) => return Ok(Completed::failed(ConnectResult::StateUsed)),
     };
     let stored = accounts::store(
         pool,
         &state.vault,
         Connection {
-            org_id: &viewer.org_id,
+            org_id,
             brand_id: brand,
             user: &user,
             tokens: &tokens,
             credential_id: &flow.credential_id,
             credential_generation: flow.credential_generation,
             client_id_preview: &flow.client_id_preview,
-            actor: &viewer.email,
+            actor,
             card_label: &label,
         },
     )
     .await?;
-    tracing::info!(org_id = %viewer.org_id, account_id = %stored.account_id, reconnected = stored.reconnected, "X account connected");
+    tracing::info!(org_id, account_id = %stored.account_id, reconnected = stored.reconnected, "X account connected");
     let result = if account.is_some_and(|a| a != stored.account_id) {
         ConnectResult::OtherAccount
     } else if !missing_scopes(&tokens.scopes).is_empty() {
@@ -199,7 +230,74 @@ pub async fn finish(state: &AppState, viewer: &Viewer, session: &Session, cb: Ca
     } else {
         ConnectResult::Connected
     };
-    Ok(result_url(result, brand, Some(&stored.account_id)))
+    Ok(Completed { result, account_id: Some(stored.account_id), handle: Some(format!("@{}", user.username)) })
+}
+
+/// A connect link: where to send an end user so that their X account connects to the card of
+/// `brand_id` (the organization default when `None`) through the card's X app.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ConnectLink {
+    /// X's consent page for a new flow; single use, valid until `expires_at`.
+    pub auth_url: String,
+    pub expires_at: i64,
+    pub brand_id: Option<String>,
+    /// The first six characters of the Client ID of the app the account will connect through.
+    pub client_id_preview: String,
+}
+
+/// `POST /v1/accounts/connect`: starts a flow bound to the key's organization and the card, not
+/// to any browser. No credentials for the card: `byok_credentials_missing`.
+pub async fn link(state: &AppState, key: &super::api_keys::KeyHolder, brand_id: Option<&str>) -> Result<ConnectLink, AppError> {
+    let pool = state.db.pool();
+    if let Some(b) = brand_id {
+        brands::get(pool, &key.org_id, b).await?.ok_or_else(|| AppError::not_found("brand"))?;
+    }
+    let Some(creds) = credentials::resolve(pool, &state.vault, &key.org_id, brand_id).await? else {
+        let whose = if brand_id.is_some() { "this brand, nor a default for the organization" } else { "the organization" };
+        return Err(AppError::new(
+            crate::error::ErrorCode::ByokCredentialsMissing,
+            format!("No X app credentials are saved for {whose}. An owner or admin saves them in Perch's dashboard (Settings → Twitter integration) or with `perch credentials set`; then ask for the link again."),
+        ));
+    };
+    let started = oauth_flows::start(
+        pool,
+        &state.vault,
+        None,
+        NewFlow { org_id: &key.org_id, started_by: StartedBy::ApiKey(&key.key_id), brand_id, account_id: None, credentials: &creds },
+    )
+    .await?;
+    use secrecy::ExposeSecret as _;
+    let auth_url = state
+        .x
+        .consent_url(&creds.client_id, &callback_url(&state.config.public_url), &SCOPES, &started.state, started.verifier.expose_secret())
+        .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
+    tracing::info!(org_id = %key.org_id, key_id = %key.key_id, brand_id = brand_id.unwrap_or("-"), credential_id = %creds.credential_id, "connect link made");
+    Ok(ConnectLink {
+        auth_url,
+        expires_at: super::now() + oauth_flows::FLOW_TTL_SECS,
+        brand_id: brand_id.map(str::to_owned),
+        client_id_preview: creds.client_id.preview().to_owned(),
+    })
+}
+
+/// The callback of a connect link (the caller checked [`oauth_flows::is_link`]). Whoever opened
+/// the link is not a Perch user: the outcome is a page for them, not the accounts page. A link
+/// whose key was revoked meanwhile no longer connects anything.
+pub async fn finish_link(state: &AppState, cb: Callback) -> Result<Completed, AppError> {
+    let pool = state.db.pool();
+    let Some(st) = cb.state.as_deref() else { return Ok(Completed::failed(ConnectResult::StateInvalid)) };
+    let Some(flow) = oauth_flows::take(pool, &state.vault, st).await? else {
+        return Ok(Completed::failed(ConnectResult::StateUsed));
+    };
+    let StartedBy::ApiKey(key_id) = &flow.started_by else {
+        return Ok(Completed::failed(ConnectResult::StateInvalid));
+    };
+    let Some(key_name) = super::api_keys::active_name(pool, &flow.org_id, key_id).await? else {
+        tracing::warn!(org_id = %flow.org_id, key_id, "connect link of a revoked API key");
+        return Ok(Completed::failed(ConnectResult::StateUsed));
+    };
+    let actor = format!("API key “{key_name}” (connect link)");
+    complete(state, flow, cb, &actor).await
 }
 
 /// What a failed code exchange means for the user (x-api.md "Token endpoint": X says
@@ -251,9 +349,10 @@ pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Resul
 
 /// **Disconnect**: revokes the tokens at X (refresh token first: with it goes the grant), then
 /// deletes them. A revocation that fails still disconnects, and says so (security.md F.32).
-pub async fn disconnect(state: &AppState, viewer: &Viewer, account_id: &str) -> Result<DisconnectOutcome, AppError> {
+/// `actor` names who disconnected it in the audit trail (a user's email, an API key).
+pub async fn disconnect(state: &AppState, org_id: &str, actor: &str, account_id: &str) -> Result<DisconnectOutcome, AppError> {
     let pool = state.db.pool();
-    let r = accounts::revocable(state, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
+    let r = accounts::revocable(state, org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
     let revoked = match &r.credentials {
         None => false,
         Some(c) => {
@@ -263,17 +362,17 @@ pub async fn disconnect(state: &AppState, viewer: &Viewer, account_id: &str) -> 
             }
             answers.push(state.x.revoke(&c.client_id, &c.client_secret, &r.access_token, false).await);
             for e in answers.iter().filter_map(|a| a.as_ref().err()) {
-                tracing::warn!(org_id = %viewer.org_id, account_id, error = ?e, "revocation at X failed");
+                tracing::warn!(org_id, account_id, error = ?e, "revocation at X failed");
             }
             answers.iter().all(Result::is_ok)
         }
     };
-    let label = card_label(state, &viewer.org_id, r.brand_id.as_deref()).await.unwrap_or_default();
+    let label = card_label(state, org_id, r.brand_id.as_deref()).await.unwrap_or_default();
     let detail = format!("@{}{}", r.username, if revoked { ", tokens revoked at X" } else { ", X could not revoke the tokens" });
-    if !accounts::delete(pool, &viewer.org_id, account_id, &viewer.email, &label, &detail).await? {
+    if !accounts::delete(pool, org_id, account_id, actor, &label, &detail).await? {
         return Err(AppError::not_found("X account"));
     }
-    tracing::info!(org_id = %viewer.org_id, account_id, revoked, "X account disconnected");
+    tracing::info!(org_id, account_id, revoked, "X account disconnected");
     Ok(DisconnectOutcome { username: r.username, revoked })
 }
 
@@ -289,7 +388,7 @@ pub async fn disconnect_brand(state: &AppState, viewer: &Viewer, brand_id: &str)
         .collect();
     let mut revoked = 0;
     for id in &ids {
-        match disconnect(state, viewer, id).await {
+        match disconnect(state, &viewer.org_id, &viewer.email, id).await {
             Ok(outcome) => revoked += usize::from(outcome.revoked),
             // Disconnected meanwhile by someone else.
             Err(e) if e.code == crate::error::ErrorCode::NotFound => {}

@@ -2,6 +2,7 @@
 //! server function. Nothing here is compiled into the browser bundle.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod brands;
@@ -14,6 +15,7 @@ pub mod ids;
 pub mod oauth_flows;
 pub mod orgs;
 pub mod passwords;
+pub mod posts;
 pub mod sessions;
 pub mod state;
 pub mod throttle;

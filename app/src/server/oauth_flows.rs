@@ -1,9 +1,12 @@
 //! OAuth 2.0 flows between **Connect** and X's callback (security.md E.24, E.25, E.27, E.28).
 //!
 //! A flow is a database row keyed by the SHA-256 of its `state` (256 random bits), holding the
-//! organization, the user, the card, the credentials that started it and the PKCE verifier, the
-//! last three sealed by the vault. The browser session keeps the hashes of the flows it started:
-//! a state from another browser is refused. Taking a flow deletes its row in the same statement
+//! organization, who started it, the card, the credentials that started it and the PKCE
+//! verifier, the last three sealed by the vault. A flow started by **Connect** in the dashboard
+//! is bound to that browser: the session keeps the hashes of the flows it started, and a state
+//! from another browser is refused. A flow started by an API key (a connect link, handed to an
+//! end user to open in any browser) is bound to its organization and card only; its 256-bit
+//! state is the capability. Taking a flow deletes its row in the same statement
 //! (`delete … returning`), so of two callbacks with one state exactly one gets it, and a replay
 //! finds nothing: all of this before anything is sent to X.
 
@@ -42,10 +45,19 @@ pub fn state_hash(state: &str) -> String {
     Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Who started a flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartedBy<T> {
+    /// A dashboard user (its id), through **Connect** or **Reconnect**.
+    User(T),
+    /// An API key (its id), through `POST /v1/accounts/connect`.
+    ApiKey(T),
+}
+
 /// What a flow is for.
 pub struct NewFlow<'a> {
     pub org_id: &'a str,
-    pub user_id: &'a str,
+    pub started_by: StartedBy<&'a str>,
     pub brand_id: Option<&'a str>,
     /// The account a Reconnect is for.
     pub account_id: Option<&'a str>,
@@ -68,7 +80,7 @@ struct Sealed {
 /// A flow taken back at the callback.
 pub struct Flow {
     pub org_id: String,
-    pub user_id: String,
+    pub started_by: StartedBy<String>,
     pub brand_id: Option<String>,
     pub account_id: Option<String>,
     pub credential_id: String,
@@ -80,8 +92,8 @@ pub struct Flow {
     pub expired: bool,
 }
 
-/// Records a new flow and remembers it in the browser session.
-pub async fn start(pool: &AnyPool, vault: &KeyRing, session: &Session, flow: NewFlow<'_>) -> Result<Started, ServerError> {
+/// Records a new flow and, for a dashboard user's, remembers it in the browser session.
+pub async fn start(pool: &AnyPool, vault: &KeyRing, session: Option<&Session>, flow: NewFlow<'_>) -> Result<Started, ServerError> {
     // 256 bits of state (E.24 asks for at least 128) and a 43-character verifier (RFC 7636's
     // 256-bit recommendation).
     let state = random_token(32);
@@ -100,13 +112,14 @@ pub async fn start(pool: &AnyPool, vault: &KeyRing, session: &Session, flow: New
     // Abandoned flows go as new ones come.
     sqlx::query("delete from twitter_oauth_flows where expires_at < $1").bind(t).execute(pool).await?;
     sqlx::query(
-        "insert into twitter_oauth_flows (state_hash, org_id, user_id, brand_id, account_id, credential_id, \
+        "insert into twitter_oauth_flows (state_hash, org_id, user_id, api_key_id, brand_id, account_id, credential_id, \
          credential_generation, client_id_preview, sealed, created_at, expires_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&hash)
     .bind(flow.org_id)
-    .bind(flow.user_id)
+    .bind(match flow.started_by { StartedBy::User(u) => Some(u), StartedBy::ApiKey(_) => None })
+    .bind(match flow.started_by { StartedBy::ApiKey(k) => Some(k), StartedBy::User(_) => None })
     .bind(flow.brand_id)
     .bind(flow.account_id)
     .bind(&flow.credentials.credential_id)
@@ -117,12 +130,14 @@ pub async fn start(pool: &AnyPool, vault: &KeyRing, session: &Session, flow: New
     .bind(t + FLOW_TTL_SECS)
     .execute(pool)
     .await?;
-    let mut mine: Vec<String> = session.get(SESSION_KEY).await?.unwrap_or_default();
-    mine.push(hash);
-    if mine.len() > SESSION_MAX {
-        mine.drain(..mine.len() - SESSION_MAX);
+    if let Some(session) = session {
+        let mut mine: Vec<String> = session.get(SESSION_KEY).await?.unwrap_or_default();
+        mine.push(hash);
+        if mine.len() > SESSION_MAX {
+            mine.drain(..mine.len() - SESSION_MAX);
+        }
+        session.insert(SESSION_KEY, mine).await?;
     }
-    session.insert(SESSION_KEY, mine).await?;
     Ok(Started { state, verifier: SecretString::from(verifier) })
 }
 
@@ -134,10 +149,21 @@ pub async fn started_here(session: &Session, state: &str) -> Result<bool, Server
     Ok(mine.contains(&hash))
 }
 
+/// Whether `state` belongs to a connect link (started by an API key), without taking the flow:
+/// `None` when no flow has this state (never had, or it was taken).
+pub async fn is_link(pool: &AnyPool, state: &str) -> Result<Option<bool>, ServerError> {
+    let key: Option<Option<String>> = sqlx::query_scalar("select api_key_id from twitter_oauth_flows where state_hash = $1")
+        .bind(state_hash(state))
+        .fetch_optional(pool)
+        .await?;
+    Ok(key.map(|k| k.is_some()))
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     org_id: String,
-    user_id: String,
+    user_id: Option<String>,
+    api_key_id: Option<String>,
     brand_id: Option<String>,
     account_id: Option<String>,
     credential_id: String,
@@ -154,7 +180,7 @@ pub async fn take(pool: &AnyPool, vault: &KeyRing, state: &str) -> Result<Option
     // never started (the row is gone either way, so the flow cannot run twice).
     let hash = state_hash(state);
     let row: Option<Row> = sqlx::query_as(
-        "delete from twitter_oauth_flows where state_hash = $1 returning org_id, user_id, brand_id, account_id, \
+        "delete from twitter_oauth_flows where state_hash = $1 returning org_id, user_id, api_key_id, brand_id, account_id, \
          credential_id, credential_generation, client_id_preview, sealed, expires_at",
     )
     .bind(&hash)
@@ -169,9 +195,15 @@ pub async fn take(pool: &AnyPool, vault: &KeyRing, state: &str) -> Result<Option
     let client_secret =
         ClientSecret::parse(&client_secret).map_err(|_| ServerError::Other("a flow's Client Secret no longer parses".into()))?;
     let verifier = SecretString::from(verifier);
+    let started_by = match (row.user_id, row.api_key_id) {
+        (Some(u), _) => StartedBy::User(u),
+        (None, Some(k)) => StartedBy::ApiKey(k),
+        // The table's check constraint makes this impossible.
+        (None, None) => return Err(ServerError::Other("a flow without a starter".into())),
+    };
     Ok(Some(Flow {
         org_id: row.org_id,
-        user_id: row.user_id,
+        started_by,
         brand_id: row.brand_id,
         account_id: row.account_id,
         credential_id: row.credential_id,

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+#[cfg(feature = "fake-x")]
+pub mod connect;
 pub mod leaks;
 
 use std::collections::HashMap;
@@ -136,6 +138,47 @@ pub struct TestApp {
     pub state: AppState,
     pub db: TestDb,
     server: tokio::task::JoinHandle<()>,
+    settings: Vec<(String, String)>,
+}
+
+/// A Perch serving on a loopback port (a [`TestApp`]'s, or a second instance on its database).
+pub struct Instance {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Serves Perch on `db` with `settings`; its public URL is its own address unless given.
+async fn launch(
+    db: &TestDb,
+    public_url: Option<&str>,
+    settings: &[(&str, &str)],
+) -> (String, SocketAddr, AppState, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("PERCH_LISTEN".into(), addr.to_string()),
+        ("PERCH_PUBLIC_URL".into(), public_url.unwrap_or(&base).to_owned()),
+    ]);
+    vars.extend(db.env());
+    for (k, v) in settings {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_vars(&vars).unwrap();
+    let state = build_state(&config).await.unwrap();
+    let router = build_router(state.clone(), addr);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    (base, addr, state, server)
 }
 
 impl Drop for TestApp {
@@ -160,24 +203,17 @@ impl TestApp {
     }
 
     async fn start(db: TestDb, settings: &[(&str, &str)]) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        let mut vars: HashMap<String, String> = HashMap::from([
-            ("PERCH_LISTEN".into(), addr.to_string()),
-            ("PERCH_PUBLIC_URL".into(), base.clone()),
-        ]);
-        vars.extend(db.env());
-        for (k, v) in settings {
-            vars.insert(k.to_string(), v.to_string());
-        }
-        let config = Config::from_vars(&vars).unwrap();
-        let state = build_state(&config).await.unwrap();
-        let router = build_router(state.clone(), addr);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-        });
-        TestApp { base, addr, state, db, server }
+        let (base, addr, state, server) = launch(&db, None, settings).await;
+        let settings = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        TestApp { base, addr, state, db, server, settings }
+    }
+
+    /// Another Perch on the same database, master key, public URL and settings: what a
+    /// deployment of several instances runs.
+    pub async fn another_instance(&self) -> Instance {
+        let settings: Vec<(&str, &str)> = self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (base, addr, state, server) = launch(&self.db, Some(&self.base), &settings).await;
+        Instance { base, addr, state, server }
     }
 
     /// A browser-like client with its own cookie jar that does not follow redirects.
