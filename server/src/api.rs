@@ -81,25 +81,25 @@ async fn signed_in(state: &AppState, session: &Session) -> Result<Viewer, Respon
     app::server::auth::viewer_of(state, session).await.map_err(fail)?.ok_or_else(|| fail(AppError::unauthenticated()))
 }
 
-/// Reads a JSON body, with a message that says what was wrong.
-fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, Response> {
+/// Reads a JSON body, with a message that says what was wrong and what the endpoint `takes`
+/// (shared with the public API).
+pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes, takes: &str) -> Result<T, Response> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     if !is_json {
-        return Err(fail(AppError::new(ErrorCode::BadRequest, "Send a JSON body with Content-Type: application/json.")));
+        return Err(fail(AppError::new(ErrorCode::BadRequest, format!("Send a JSON body with Content-Type: application/json: {takes}."))));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         // serde's message names the field or position, never the values.
         let what = e.to_string();
         let what = what.split(" at line").next().unwrap_or("malformed JSON");
-        fail(AppError::new(
-            ErrorCode::BadRequest,
-            format!("The JSON body is not what this endpoint takes ({what}). Send {{\"client_id\": \"...\", \"client_secret\": \"...\"}}, with \"brand_id\" for a brand's override."),
-        ))
+        fail(AppError::new(ErrorCode::BadRequest, format!("The JSON body is not what this endpoint takes ({what}). Send {takes}.")))
     })
 }
+
+const PAIR: &str = "{\"client_id\": \"...\", \"client_secret\": \"...\"}, with \"brand_id\" for a brand's override";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,7 +143,7 @@ async fn list(State(state): State<AppState>, session: Session) -> Answer {
 /// `PUT {"client_id", "client_secret", "brand_id"?}`: 201 when created, 200 otherwise.
 async fn put(State(state): State<AppState>, session: Session, headers: HeaderMap, bytes: Bytes) -> Answer {
     let viewer = signed_in(&state, &session).await?;
-    let b: PairBody = body(&headers, &bytes)?;
+    let b: PairBody = json_body(&headers, &bytes, PAIR)?;
     let outcome = twitter::save(&state, &viewer, &session, b.brand_id.as_deref(), &b.client_id, &b.client_secret)
         .await
         .map_err(fail)?;
@@ -164,7 +164,7 @@ async fn delete(State(state): State<AppState>, session: Session, query: Result<Q
 /// `POST /test {"client_id", "client_secret", "brand_id"?}` → `{"valid", "reason", "message", ...}`.
 async fn test(State(state): State<AppState>, session: Session, headers: HeaderMap, bytes: Bytes) -> Answer {
     let viewer = signed_in(&state, &session).await?;
-    let b: PairBody = body(&headers, &bytes)?;
+    let b: PairBody = json_body(&headers, &bytes, PAIR)?;
     let outcome = twitter::test(&state, &viewer, &session, b.brand_id.as_deref(), &b.client_id, &b.client_secret)
         .await
         .map_err(fail)?;

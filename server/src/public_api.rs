@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use app::domain::{AccountView, BrandView, PostText, PostView, parse_post_id};
@@ -26,6 +25,7 @@ use app::server::posts::{self, Failure, NewPost};
 use app::server::{AppState, accounts, brands, connect, credentials};
 
 use crate::RouterState;
+use crate::api::json_body as body;
 use crate::middleware::error_response;
 
 /// The OpenAPI document, served as it is.
@@ -67,23 +67,6 @@ async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyHolder, Respons
         Ok(None) => Err(refuse("This API key is not valid: it was revoked, or it is mistyped. Check it under Settings → API keys.")),
         Err(e) => Err(fail(e.into())),
     }
-}
-
-/// Reads a JSON body, with a message that says what was wrong and what the endpoint takes.
-fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes, takes: &str) -> Result<T, Response> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
-    if !is_json {
-        return Err(fail(AppError::new(ErrorCode::BadRequest, format!("Send a JSON body with Content-Type: application/json: {takes}."))));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        // serde's message names the field or position, never the values.
-        let what = e.to_string();
-        let what = what.split(" at line").next().unwrap_or("malformed JSON");
-        fail(AppError::new(ErrorCode::BadRequest, format!("The JSON body is not what this endpoint takes ({what}). Send {takes}.")))
-    })
 }
 
 /// Unix seconds as RFC 3339 (`2026-11-23T10:30:00Z`).
