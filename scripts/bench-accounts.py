@@ -17,90 +17,27 @@ Figures: docs/benchmarks.md.
 import http.cookiejar
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import call, opener, pct, require_binaries, start, stop, wrk_summary  # noqa: E402
+
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def opener(jar=None):
-    handlers = [NoRedirect()]
-    if jar is not None:
-        handlers.append(urllib.request.HTTPCookieProcessor(jar))
-    return urllib.request.build_opener(*handlers)
-
-
-def call(op, url, data=None, headers=None, method=None):
-    """(status, headers, body) without following redirects."""
-    body = None
-    hdrs = dict(headers or {})
-    if isinstance(data, dict) or isinstance(data, list):
-        if hdrs.get("content-type") == "application/json":
-            body = json.dumps(data).encode()
-        else:
-            body = urllib.parse.urlencode(data, doseq=True).encode()
-    req = urllib.request.Request(url, data=body, headers=hdrs, method=method)
-    try:
-        with op.open(req, timeout=30) as res:
-            return res.status, res.headers, res.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
-def wait_for(url):
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except Exception:
-            time.sleep(0.1)
-    sys.exit(f"bench-accounts: {url} did not come up")
-
-
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
-
-
 def main():
-    perch = os.path.join(ROOT, "target/release/perch")
-    fake = os.path.join(ROOT, "target/debug/fake-x")
-    for f in (perch, fake):
-        if not os.access(f, os.X_OK):
-            sys.exit(f"bench-accounts: {f} is missing (scripts/build-release.sh; cargo test --features server/fake-x)")
+    require_binaries()
     if not shutil.which("wrk"):
         sys.exit("bench-accounts: wrk is missing (apt-get install wrk)")
     d = tempfile.mkdtemp(prefix="perch-bench-")
-    port = 20000 + random.randrange(20000)
-    base, x = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
-    procs = [
-        subprocess.Popen([fake, "--listen", f"127.0.0.1:{port + 1}"], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen(
-            [perch, "serve"],
-            cwd=d,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PERCH_LISTEN": f"127.0.0.1:{port}", "PERCH_PUBLIC_URL": base, "PERCH_DATA_DIR": f"{d}/data",
-                 "PERCH_X_API_URL": x, "PERCH_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize", "RUST_LOG": "warn"},
-        ),
-    ]
+    procs, base, x = start(d)
     try:
-        wait_for(f"{base}/healthz")
-        wait_for(f"{x}/_fake/switches")
         jar = http.cookiejar.CookieJar()
         browser, at_x = opener(jar), opener()
         origin = {"origin": base}
@@ -144,7 +81,7 @@ def main():
         print(f"\n## GET /accounts with {N} accounts")
         out = subprocess.run(["wrk", "-t2", "-c16", f"-d{SECS}s", "--latency", "-H", f"Cookie: {cookie}", "-H", "accept: text/html",
                               f"{base}/accounts"], capture_output=True, text=True).stdout
-        print("\n".join(l for l in out.splitlines() if "Requests/sec" in l or l.strip().startswith(("50%", "99%")) or "Non-2xx" in l))
+        print(wrk_summary(out))
 
         # X allows 75 users/me calls per 15 minutes per user; the benchmark measures Perch, not that.
         call(at_x, f"{x}/_fake/switches", {"users_me_limit_15min": 1000000000}, {"content-type": "application/json"}, "PUT")
@@ -155,12 +92,9 @@ def main():
         print("\n## POST /api/twitter/accounts/check (users/me at the fake X through the account's token)")
         out = subprocess.run(["wrk", "-t2", "-c16", f"-d{SECS}s", "--latency", "-s", lua, "-H", f"Cookie: {cookie}", "-H", f"Origin: {base}",
                               f"{base}/api/twitter/accounts/check"], capture_output=True, text=True).stdout
-        print("\n".join(l for l in out.splitlines() if "Requests/sec" in l or l.strip().startswith(("50%", "99%")) or "Non-2xx" in l))
+        print(wrk_summary(out))
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait()
+        stop(procs)
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -48,6 +48,14 @@ for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['pho
   await page.waitForURL(/\/brands\/brd_/); await hydrated(); await shot('brand');
   await page.getByRole('link', { name: 'Delete brand…' }).click(); await page.waitForTimeout(300); await shot('brand-delete');
   await page.goto(`${base}/settings`); await hydrated(); await shot('settings');
+  await page.goto(`${base}/settings/api-keys`); await hydrated(); await shot('api-keys-empty');
+  await page.getByLabel('Key name').fill('CMS production');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.locator('#new-api-key').waitFor(); await shot('api-keys-created');
+  await page.getByLabel('Key name').fill('Old integration');
+  await page.getByRole('button', { name: 'Create key' }).click(); await page.waitForTimeout(500);
+  await page.getByRole('button', { name: 'Revoke Old integration' }).click();
+  await page.waitForURL(/revoked=/); await hydrated(); await page.waitForTimeout(300); await shot('api-keys-revoked');
   await page.goto(`${base}/settings/twitter`); await hydrated(); await shot('twitter-empty');
   if (fakeX) {
     const app = await registerApp();

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Measures `POST /v1/posts`, end to end over loopback: the release `perch` and the fake X
+(`target/debug/fake-x`), each in its own process, on SQLite (a fresh data directory) or
+PostgreSQL (a fresh database at 127.0.0.1:5432).
+
+Sets up an organization with an X app, one connected account and an API key, lifts the fake's
+rate limits, then drives `POST /v1/posts` with wrk (every post a distinct text: X refuses
+duplicates). The same load straight at the fake X's `POST /2/tweets` (with a token the fake
+issues for the same user) is the baseline: the difference is what Perch adds (key lookup, the
+account's token through the vault, the call to X, the post's record).
+
+Usage: scripts/bench-posts.py [sqlite|postgres] [wrk seconds, default 10] [connections, default 16].
+Figures: docs/benchmarks.md.
+"""
+
+import http.cookiejar
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import PERCH, call, opener, require_binaries, start, stop, wrk_summary  # noqa: E402
+
+BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
+SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+CONNS = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+
+# Each wrk thread numbers its own posts; the thread number keeps texts distinct across threads.
+LUA = """
+local next_id = 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("tid", next_id)
+end
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format(BODY, tid, n)
+  return wrk.format("POST", PATH, HEADERS, body)
+end
+"""
+
+
+def lua(path, headers, body_format):
+    hdrs = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
+    return f'PATH = "{path}"\nHEADERS = {{{hdrs}}}\nBODY = {json.dumps(body_format)}\n' + LUA
+
+
+def run_wrk(d, name, url, script):
+    path = os.path.join(d, f"{name}.lua")
+    with open(path, "w") as f:
+        f.write(script)
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNS}", f"-d{SECS}s", "--latency", "-s", path, url], capture_output=True, text=True).stdout
+    return wrk_summary(out)
+
+
+def main():
+    require_binaries()
+    if not shutil.which("wrk"):
+        sys.exit("bench-posts: wrk is missing (apt-get install wrk)")
+    d = tempfile.mkdtemp(prefix="perch-bench-")
+    env, pg_db = {}, None
+    if BACKEND == "postgres":
+        pg_db = f"perch_bench_{os.getpid()}"
+        subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", f"create database {pg_db}"], check=True)
+        key = subprocess.run([PERCH, "keys", "generate"], capture_output=True, text=True, check=True).stdout.strip()
+        env = {"PERCH_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{pg_db}", "PERCH_MASTER_KEY": key}
+    procs, base, x = start(d, env)
+    try:
+        jar = http.cookiejar.CookieJar()
+        browser, at_x = opener(jar), opener()
+        origin = {"origin": base}
+        json_h = {"content-type": "application/json"}
+        status, _, body = call(browser, f"{base}/api/signup", {"org_name": "Bench Agency", "email": "bench@example.com",
+                                                               "password": "correct horse battery staple"}, {**origin, "accept": "application/json"})
+        assert status == 200, body
+        _, _, app = call(at_x, f"{x}/_fake/apps", {"callback_urls": [f"{base}/oauth/callback/twitter"]}, json_h)
+        app = json.loads(app)
+        status, _, body = call(browser, f"{base}/v1/integrations/twitter/credentials",
+                               {"client_id": app["client_id"], "client_secret": app["client_secret"]}, {**origin, **json_h}, "PUT")
+        assert status == 201, body
+        status, h, _ = call(browser, f"{base}/oauth/connect/twitter", {"brand_id": "default"}, origin)
+        assert status == 303, status
+        form = urllib.parse.parse_qsl(urllib.parse.urlsplit(h["location"]).query) + [("decision", "authorize")]
+        form += [("granted", s) for s in dict(form)["scope"].split(" ")]
+        status, h, _ = call(at_x, f"{x}/i/oauth2/authorize/decision", form)
+        assert status == 302, status
+        status, h, _ = call(browser, h["location"])
+        assert "connect=connected" in h["location"], h["location"]
+        account_id = urllib.parse.parse_qs(urllib.parse.urlsplit(h["location"]).query)["account"][0]
+        status, _, body = call(browser, f"{base}/api/keys/create", {"name": "bench"}, {**origin, "accept": "application/json"})
+        assert status == 200, body
+        key = json.loads(body)["key"]
+        # X's limits are X's; the benchmark measures Perch.
+        limits = {"tweets_limit_15min": 1000000000, "tweets_user_limit_24h": 1000000000, "tweets_app_limit_24h": 1000000000}
+        call(at_x, f"{x}/_fake/switches", limits, json_h, "PUT")
+        _, _, users = call(at_x, f"{x}/_fake/users", headers={"accept": "application/json"})
+        user_id = json.loads(users)[0]["id"]
+        _, _, tokens = call(at_x, f"{x}/_fake/tokens", {"client_id": app["client_id"], "user_id": user_id,
+                                                       "scopes": ["tweet.read", "tweet.write", "users.read", "offline.access"]}, json_h)
+        direct_token = json.loads(tokens)["access_token"]
+
+        status, _, body = call(at_x, f"{base}/v1/posts", {"account_id": account_id, "text": "warm-up"},
+                               {**json_h, "authorization": f"Bearer {key}"})
+        assert status == 201, body
+
+        print(f"## {BACKEND}: POST /v1/posts through Perch ({CONNS} connections, {SECS} s)")
+        print(run_wrk(d, "perch", f"{base}/v1/posts",
+                      lua("/v1/posts", {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+                          '{"account_id":"' + account_id + '","text":"Bench post %d-%d"}')))
+        print(f"\n## baseline: POST /2/tweets straight at the fake X ({CONNS} connections, {SECS} s)")
+        print(run_wrk(d, "direct", f"{x}/2/tweets",
+                      lua("/2/tweets", {"Content-Type": "application/json", "Authorization": f"Bearer {direct_token}"},
+                          '{"text":"Direct post %d-%d"}')))
+        _, _, counters = call(at_x, f"{x}/_fake/counters", headers={"accept": "application/json"})
+        print(f"\nfake X counters: {counters.decode()}")
+    finally:
+        stop(procs)
+        shutil.rmtree(d, ignore_errors=True)
+        if pg_db:
+            subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", f"drop database if exists {pg_db} with (force)"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Helpers shared by the benchmark scripts (bench-accounts.py, bench-posts.py): HTTP without
+redirects, waiting for a server, percentiles, and starting the release `perch` beside the fake X."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PERCH = os.path.join(ROOT, "target/release/perch")
+FAKE_X = os.path.join(ROOT, "target/debug/fake-x")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def opener(jar=None):
+    handlers = [NoRedirect()]
+    if jar is not None:
+        handlers.append(urllib.request.HTTPCookieProcessor(jar))
+    return urllib.request.build_opener(*handlers)
+
+
+def call(op, url, data=None, headers=None, method=None):
+    """(status, headers, body) without following redirects."""
+    body = None
+    hdrs = dict(headers or {})
+    if isinstance(data, dict) or isinstance(data, list):
+        if hdrs.get("content-type") == "application/json":
+            body = json.dumps(data).encode()
+        else:
+            body = urllib.parse.urlencode(data, doseq=True).encode()
+    req = urllib.request.Request(url, data=body, headers=hdrs, method=method)
+    try:
+        with op.open(req, timeout=30) as res:
+            return res.status, res.headers, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def wait_for(url):
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.1)
+    sys.exit(f"bench: {url} did not come up")
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+
+def require_binaries():
+    for f in (PERCH, FAKE_X):
+        if not os.access(f, os.X_OK):
+            sys.exit(f"bench: {f} is missing (scripts/build-release.sh; cargo test --features server/fake-x)")
+
+
+def start(d, env_extra=None):
+    """Starts the fake X and Perch (its data in `d`); returns (processes, Perch's base URL, X's)."""
+    port = 20000 + random.randrange(20000)
+    base, x = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
+    env = {**os.environ, "PERCH_LISTEN": f"127.0.0.1:{port}", "PERCH_PUBLIC_URL": base, "PERCH_DATA_DIR": f"{d}/data",
+           "PERCH_X_API_URL": x, "PERCH_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize", "RUST_LOG": "warn", **(env_extra or {})}
+    procs = [
+        subprocess.Popen([FAKE_X, "--listen", f"127.0.0.1:{port + 1}"], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([PERCH, "serve"], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env),
+    ]
+    wait_for(f"{base}/healthz")
+    wait_for(f"{x}/_fake/switches")
+    return procs, base, x
+
+
+def stop(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait()
+
+
+def wrk_summary(out):
+    """The lines of wrk's output the benchmark notes keep."""
+    return "\n".join(l for l in out.splitlines() if "Requests/sec" in l or l.strip().startswith(("50%", "99%")) or "Non-2xx" in l)
