@@ -3,7 +3,7 @@
 //! here; each operation takes the lock once, never across an `.await`, so that checks and
 //! changes are atomic (two exchanges of one code: exactly one wins).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -293,6 +293,8 @@ struct Inner {
     access_tokens: HashMap<String, AccessRecord>,
     refresh_tokens: HashMap<String, RefreshRecord>,
     tweets: Vec<FakeTweet>,
+    /// (author, text) of every post, for X's duplicate-content refusal without a scan.
+    posted: HashSet<(String, String)>,
     windows: HashMap<(Bucket, String), Window>,
     log: Vec<RecordedRequest>,
     next_seq: u64,
@@ -311,6 +313,7 @@ impl Inner {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             tweets: Vec::new(),
+            posted: HashSet::new(),
             windows: HashMap::new(),
             log: Vec::new(),
             next_seq: 1,
@@ -785,7 +788,7 @@ impl FakeState {
         quote_tweet_id: Option<String>,
     ) -> Result<FakeTweet, Problem> {
         let mut inner = self.lock();
-        if inner.tweets.iter().any(|t| t.author_id == caller.user.id && t.text == text) {
+        if !inner.posted.insert((caller.user.id.clone(), text.to_owned())) {
             return Err(Problem::DuplicateContent);
         }
         let tweet = FakeTweet {
