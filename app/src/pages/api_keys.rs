@@ -38,6 +38,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                 let api_url = overview.api_url.clone();
                 let revoked_now = query.read().get("revoked").and_then(|id| overview.keys.iter().find(|k| k.id == id).map(|k| k.name.clone()));
                 let just_created = overview.just_created.clone();
+                let active: Vec<String> = overview.keys.iter().filter(|k| k.revoked_at.is_none()).map(|k| k.id.clone()).collect();
                 view! {
                     {revoked_now.map(|name| view! {
                         <div class="banner banner-success" role="status">{format!("Revoked “{name}”. Requests with it are refused from now on.")}</div>
@@ -50,8 +51,11 @@ pub fn ApiKeysPage() -> impl IntoView {
                             <code>"Authorization: Bearer <key>"</code> ". A key can never read or change Twitter credentials or API keys: those stay in this dashboard."
                         </p>
                         {move || {
+                            // Only while the key is listed and active: not once it was revoked.
                             let shown = created().or_else(|| just_created.clone());
-                            shown.map(|c| view! { <NewKey created=c api_url=api_url.clone()/> })
+                            shown
+                                .filter(|c| active.contains(&c.view.id))
+                                .map(|c| view! { <NewKey created=c api_url=api_url.clone()/> })
                         }}
                         <ActionForm action=create>
                             <ErrorBanner error=create_error/>
@@ -112,10 +116,10 @@ fn KeyList(keys: Vec<ApiKeyView>, revoke: ServerAction<RevokeApiKey>) -> impl In
                         view! {
                             <tr id=format!("key-{}", k.id) class:revoked=k.revoked_at.is_some()>
                                 <td data-label="Name">{k.name.clone()}</td>
-                                <td data-label="Key"><code>{format!("{}…", k.prefix)}</code></td>
+                                <td data-label="Key" class="nowrap"><code>{format!("{}…", k.prefix)}</code></td>
                                 <td data-label="Created">{format_utc(k.created_at)} <span class="muted">{format!(" by {}", k.created_by)}</span></td>
                                 <td data-label="Last used">{k.last_used_at.map(format_utc).unwrap_or_else(|| "Never".to_owned())}</td>
-                                <td>{state}</td>
+                                <td class="nowrap">{state}</td>
                             </tr>
                         }
                     }).collect_view()}
