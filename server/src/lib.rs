@@ -100,11 +100,21 @@ pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The app's routes, generated once per process. Generating them renders the app with resource
+/// loading switched off process-wide (a global flag in leptos_server), and a page that starts
+/// loading a resource in that moment, in another router of the same process, never finishes
+/// (leptos-rs/leptos#4773). One `perch serve` builds one router before it serves, but the tests
+/// start many Perch instances in one process while others are serving pages.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application: pages, server functions, JSON endpoints, assets and middleware.
 pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
     let config = state.config.clone();
     let leptos_options = leptos_options(listen);
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let router_state = RouterState { leptos_options, app: state.clone() };
 
     let sessions = SessionManagerLayer::new(state.db.session_store())
