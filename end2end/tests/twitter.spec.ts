@@ -1,4 +1,4 @@
-import { expect, test, type APIRequestContext, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Locator, type Page, type TestInfo } from '@playwright/test';
 import { baseURL, fakeXURL } from '../playwright.config';
 import { jsEnabled, settled, signUp, uniqueEmail, visit, watchConsole } from './helpers';
 
@@ -22,6 +22,18 @@ async function rotateSecret(request: APIRequestContext, clientId: string): Promi
 async function fill(page: Page, clientId: string, secret: string) {
   await page.getByLabel('OAuth 2.0 Client ID').fill(clientId);
   await page.getByLabel('OAuth 2.0 Client Secret').fill(secret);
+}
+
+/**
+ * Opens a form by a link (Replace…, Add override). With JavaScript the link is a client-side
+ * navigation whose new query refetches the page's data and renders the form again when it
+ * arrives: typing before that is typing into a form about to be replaced.
+ */
+async function openForm(page: Page, testInfo: TestInfo, link: Locator, url: RegExp) {
+  await link.click();
+  await page.waitForURL(url);
+  await page.waitForLoadState('networkidle');
+  await settled(page, testInfo);
 }
 
 /**
@@ -99,8 +111,7 @@ test.describe('Settings → Twitter integration', () => {
     // The brand uses the default until it gets an override.
     const row = page.locator('tr', { has: page.getByRole('link', { name: 'Acme Coffee' }) });
     await expect(row.getByText('Organization default')).toBeVisible();
-    await row.getByRole('link', { name: 'Add override' }).click();
-    await settled(page, testInfo);
+    await openForm(page, testInfo, row.getByRole('link', { name: 'Add override' }), /edit=brd_/);
     const brandApp = await registerApp(request);
 
     // A wrong secret: X says invalid_client, and the page says what to do.
@@ -118,8 +129,7 @@ test.describe('Settings → Twitter integration', () => {
 
     // Rotation: a new secret for the same Client ID replaces the old one.
     const rotated = await rotateSecret(request, app.client_id);
-    await defaults.getByRole('link', { name: 'Replace…' }).click();
-    await settled(page, testInfo);
+    await openForm(page, testInfo, defaults.getByRole('link', { name: 'Replace…' }), /edit=default/);
     await fill(page, app.client_id, rotated);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await expect(page.getByRole('status').filter({ hasText: 'Client Secret replaced' })).toBeVisible();
