@@ -38,7 +38,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                 let api_url = overview.api_url.clone();
                 let revoked_now = query.read().get("revoked").and_then(|id| overview.keys.iter().find(|k| k.id == id).map(|k| k.name.clone()));
                 let just_created = overview.just_created.clone();
-                let active: Vec<String> = overview.keys.iter().filter(|k| k.revoked_at.is_none()).map(|k| k.id.clone()).collect();
+                let revoked: Vec<String> = overview.keys.iter().filter(|k| k.revoked_at.is_some()).map(|k| k.id.clone()).collect();
                 view! {
                     {revoked_now.map(|name| view! {
                         <div class="banner banner-success" role="status">{format!("Revoked “{name}”. Requests with it are refused from now on.")}</div>
@@ -51,10 +51,11 @@ pub fn ApiKeysPage() -> impl IntoView {
                             <code>"Authorization: Bearer <key>"</code> ". A key can never read or change Twitter credentials or API keys: those stay in this dashboard."
                         </p>
                         {move || {
-                            // Only while the key is listed and active: not once it was revoked.
+                            // Not once it was revoked. (A key just created may not be in this
+                            // list yet: the action's answer can come before the list's refetch.)
                             let shown = created().or_else(|| just_created.clone());
                             shown
-                                .filter(|c| active.contains(&c.view.id))
+                                .filter(|c| !revoked.contains(&c.view.id))
                                 .map(|c| view! { <NewKey created=c api_url=api_url.clone()/> })
                         }}
                         <ActionForm action=create>
