@@ -17,21 +17,34 @@ pub fn error_response(err: &AppError) -> Response {
     (status, axum::Json(serde_json::json!({ "error": err }))).into_response()
 }
 
+/// Escapes text for HTML content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A page outside the app's pages (the OAuth endpoints): Perch's stylesheet, `title`, and
+/// `main_html` (already escaped), under a CSP that allows nothing else.
+pub fn standalone_page(status: StatusCode, title: &str, main_html: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><link rel=\"stylesheet\" href=\"/pkg/perch.css\"></head><body><main id=\"main\" class=\"page\">{main_html}</main></body></html>\n",
+        escape_html(title)
+    );
+    let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
+}
+
 /// A small HTML page for an error met outside the app's pages (the OAuth endpoints): the
 /// message, its reference, and a way back. Its status is the error's.
 pub fn error_page(err: &AppError, back: &str, back_label: &str) -> Response {
     let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Perch</title><link rel=\"stylesheet\" href=\"/pkg/perch.css\"></head><body><main id=\"main\" class=\"page\">\
-         <div class=\"banner banner-error\" role=\"alert\">{}</div><p><a class=\"btn btn-secondary\" href=\"{}\">{}</a></p></main></body></html>\n",
-        esc(&err.to_string()),
-        esc(back),
-        esc(back_label)
+    let main = format!(
+        "<div class=\"banner banner-error\" role=\"alert\">{}</div><p><a class=\"btn btn-secondary\" href=\"{}\">{}</a></p>",
+        escape_html(&err.to_string()),
+        escape_html(back),
+        escape_html(back_label)
     );
-    let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
+    standalone_page(status, "Perch", &main)
 }
 
 /// Refuses state-changing requests that a browser made on behalf of another site

@@ -92,25 +92,21 @@ async fn callback(State(state): State<AppState>, session: Session, query: Result
 /// The page at the end of a connect link: what happened, for the person who opened it, and
 /// when the fix is with whoever runs Perch, what to fix, for them.
 fn link_page(done: &Completed) -> Response {
-    use axum::http::{StatusCode, header};
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    use crate::middleware::{escape_html, standalone_page};
+    use axum::http::StatusCode;
     let who = done.handle.as_deref();
     let (status, class) = if done.result.is_success() {
         (StatusCode::OK, if done.result == ConnectResult::MissingScopes { "banner-warning" } else { "banner-success" })
     } else {
         (StatusCode::BAD_REQUEST, "banner-error")
     };
-    let mut body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Connect your X account · Perch</title><link rel=\"stylesheet\" href=\"/pkg/perch.css\"></head><body><main id=\"main\" class=\"page\">\
-         <h1>Connect your X account</h1><div class=\"banner {class}\" role=\"{}\">{}</div>",
+    let mut main = format!(
+        "<h1>Connect your X account</h1><div class=\"banner {class}\" role=\"{}\">{}</div>",
         if done.result.is_success() { "status" } else { "alert" },
-        esc(&done.result.link_message(who)),
+        escape_html(&done.result.link_message(who)),
     );
     if let Some(hint) = done.result.operator_hint() {
-        body.push_str(&format!("<p class=\"hint\">For whoever runs Perch ({}): {}</p>", done.result.as_str(), esc(hint)));
+        main.push_str(&format!("<p class=\"hint\">For whoever runs Perch ({}): {}</p>", done.result.as_str(), escape_html(hint)));
     }
-    body.push_str("</main></body></html>\n");
-    let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
+    standalone_page(status, "Connect your X account · Perch", &main)
 }
