@@ -9,7 +9,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 use sqlx::AnyPool;
 
 use super::audit;
@@ -32,7 +31,7 @@ const TOUCH_EVERY_SECS: i64 = 60;
 
 /// The hash a key is stored and looked up by.
 fn hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    super::ids::sha256_hex(key)
 }
 
 /// Whether `key` has the shape of a Perch key; anything else is refused without a query.

@@ -5,6 +5,13 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// SHA-256 of `s`, lower-case hex: how a high-entropy secret (an OAuth state, an API key) is
+/// stored and looked up, so that the database alone cannot use it.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

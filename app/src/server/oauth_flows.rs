@@ -15,7 +15,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use sqlx::AnyPool;
 use tower_sessions::Session;
 
@@ -42,7 +41,7 @@ fn random_token(bytes: usize) -> String {
 
 /// The state's database key: a hash, so that the database alone cannot finish a flow.
 pub fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    super::ids::sha256_hex(state)
 }
 
 /// Who started a flow.

@@ -44,15 +44,7 @@ impl From<ServerError> for Failure {
     }
 }
 
-impl Failure {
-    pub fn error(&self) -> &AppError {
-        match self {
-            Failure::Error(e) | Failure::RateLimited { error: e, .. } => e,
-        }
-    }
-}
-
-pub fn needs_reconnection(reason: ReconnectReason) -> AppError {
+fn needs_reconnection(reason: ReconnectReason) -> AppError {
     AppError::new(
         ErrorCode::NeedsReconnection,
         format!("The X account needs reconnection ({}): {} Hand its owner a new connect link (POST /v1/accounts/connect).", reason.as_str(), reason.message()),
