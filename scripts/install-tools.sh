@@ -40,8 +40,11 @@ fi
 
 # 4. cargo-leptos without its downloader (GitHub is out of reach; tools come from PATH).
 if ! command -v cargo-leptos >/dev/null 2>&1; then
-  log "installing cargo-leptos (about 25 minutes on 2 cores)"
-  cargo +nightly install cargo-leptos --locked --features no_downloads
+  log "installing cargo-leptos (about 10 minutes on 2 cores)"
+  # A build tool only orchestrates: thin local LTO and 16 codegen units instead of its fat LTO
+  # and one unit build it in a fraction of the time and cost nothing worth measuring at run time.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo +nightly install cargo-leptos --locked --features no_downloads
 fi
 
 # 5. wasm-opt from the crate (binaryen 116). Debian's binaryen 108 breaks hydration.

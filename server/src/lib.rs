@@ -63,6 +63,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         passwords: Passwords::new(cores),
         vault: Arc::new(vault),
         x: XClient::new(&config.x_api_url, &config.x_authorize_url),
+        clock: Default::default(),
     })
 }
 

@@ -7,7 +7,9 @@
 //! **needs reconnection**, and it refreshes an expired access token under a database lease so that
 //! one refresh per account is in flight across every instance (F.30), storing the new refresh
 //! token in the same statement as the new access token. A refresh X refuses marks the account
-//! (F.31); a network error or an X outage does not.
+//! (F.31); a network error or an X outage does not. A 401 for a token older than the stored one
+//! means another request already refreshed: the stored token is used, nothing is refreshed
+//! twice. The lease's times come from the database's clock, never an instance's own.
 
 use std::time::Duration;
 
@@ -16,11 +18,11 @@ use sqlx::AnyPool;
 
 use super::audit;
 use super::credentials::{self, begin_org_write};
-use super::db::begin_write;
+use super::db::{Db, SQLITE_BUSY_TIMEOUT, begin_write};
 use super::error::ServerError;
 use super::ids::new_id;
 use super::vault::{Aad, KeyRing};
-use super::x_client::{TokenError, Tokens, XUser};
+use super::x_client::{TIMEOUT as X_TIMEOUT, TokenError, Tokens, XUser};
 use super::{AppState, now};
 use crate::domain::{AccountToReconnect, AccountView, ReconnectMark, ReconnectReason, missing_scopes};
 
@@ -28,11 +30,23 @@ pub const FIELD_ACCESS: &str = "access_token";
 pub const FIELD_REFRESH: &str = "refresh_token";
 /// An access token this close to its expiry is refreshed before use.
 const EXPIRY_MARGIN_SECS: i64 = 60;
-/// How long a refresh lease lasts: longer than the X client's timeout, so a live holder never
-/// loses it; a crashed holder's lease lapses after this.
-const LEASE_SECS: i64 = 30;
-/// How long a caller waits for another instance's refresh before giving up.
-const LEASE_WAIT: Duration = Duration::from_secs(20);
+/// How many times X's new tokens are written before giving up, and the first pause between
+/// tries (doubling each time).
+const STORE_ATTEMPTS: u32 = 6;
+const STORE_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a refresh lease lasts, by the database's clock: longer than everything its holder
+/// can spend while alive (the write marking the send, X's timeout, every try of the final
+/// write with their pauses, each write waiting out SQLite's busy timeout), so that a live holder
+/// never loses it; a crashed holder's lease lapses after this.
+pub const LEASE_SECS: i64 = {
+    let busy = SQLITE_BUSY_TIMEOUT.as_secs() as i64;
+    let pauses = (STORE_BACKOFF.as_millis() as i64 * ((1 << STORE_ATTEMPTS) - 1) + 999) / 1000;
+    busy + X_TIMEOUT.as_secs() as i64 + STORE_ATTEMPTS as i64 * busy + pauses + 30
+};
+/// How long a caller waits for another request's refresh before answering that X is busy.
+const LEASE_WAIT: Duration = Duration::from_secs(25);
+/// How often a waiting caller looks at the lease.
+const LEASE_POLL: Duration = Duration::from_millis(50);
 /// The actor named in the audit trail for what Perch found on its own.
 const PERCH: &str = "Perch";
 
@@ -356,24 +370,27 @@ struct TokenRow {
     scopes: String,
     status: String,
     status_reason: Option<String>,
-    refresh_lease_until: Option<i64>,
+    /// 1 while a live lease (by the database's clock) is held on the account, else 0.
+    lease_held: i64,
     refresh_sent_at: Option<i64>,
     /// The generation of the credentials that issued the tokens, as saved now; `None` once that
     /// record was replaced or removed.
     current_generation: Option<i64>,
 }
 
-async fn load_tokens(pool: &AnyPool, org_id: &str, account_id: &str) -> Result<Option<TokenRow>, ServerError> {
-    Ok(sqlx::query_as(
+async fn load_tokens(db: &Db, org_id: &str, account_id: &str) -> Result<Option<TokenRow>, ServerError> {
+    let clock = db.clock_sql();
+    Ok(sqlx::query_as(&format!(
         "select a.brand_id, a.x_user_id, a.username, a.credential_id, a.credential_generation, a.access_token_enc, \
-         a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, a.refresh_lease_until, a.refresh_sent_at, \
-         c.generation as current_generation \
+         a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, \
+         cast(case when a.refresh_lease_until is not null and a.refresh_lease_until >= {clock} then 1 else 0 end as bigint) as lease_held, \
+         a.refresh_sent_at, c.generation as current_generation \
          from twitter_accounts a left join twitter_credentials c on c.id = a.credential_id and c.org_id = a.org_id \
-         where a.org_id = $1 and a.id = $2",
-    )
+         where a.org_id = $1 and a.id = $2"
+    ))
     .bind(org_id)
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(db.pool())
     .await?)
 }
 
@@ -389,21 +406,24 @@ impl TokenRow {
         })
     }
 
-    fn fresh(&self, t: i64) -> bool {
-        self.access_expires_at - EXPIRY_MARGIN_SECS > t
+    /// Whether the stored access token can be used as it is: not about to expire, and not the
+    /// one X just refused. A 401 for an older token than the stored one (another request
+    /// refreshed meanwhile) means "use the stored one", never "refresh again".
+    fn serves(&self, current: &Usable, refused: Option<&SecretString>, t: i64) -> bool {
+        let refused_this = refused.is_some_and(|r| r.expose_secret() == current.access_token.expose_secret());
+        !refused_this && self.access_expires_at - EXPIRY_MARGIN_SECS > t
     }
 }
 
 /// The account's access token for a call to X, refreshed first when it expires within a minute
-/// or when `force_refresh` (X refused the current one). Marks the account and fails when its
-/// tokens can no longer work; see the module's documentation.
-pub async fn usable(state: &AppState, org_id: &str, account_id: &str, force_refresh: bool) -> Result<Usable, UseError> {
+/// or when it is the token X just refused (`refused`, after a 401). Marks the account and fails
+/// when its tokens can no longer work; see the module's documentation.
+pub async fn usable(state: &AppState, org_id: &str, account_id: &str, refused: Option<&SecretString>) -> Result<Usable, UseError> {
     let pool = state.db.pool();
     let vault = &state.vault;
-    let mut force = force_refresh;
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
     loop {
-        let row = load_tokens(pool, org_id, account_id).await?.ok_or(UseError::NotFound)?;
+        let row = load_tokens(&state.db, org_id, account_id).await?.ok_or(UseError::NotFound)?;
         if row.status != "connected" {
             let reason = row.status_reason.as_deref().and_then(ReconnectReason::parse).unwrap_or(ReconnectReason::TokenRejected);
             return Err(UseError::NeedsReconnection(reason));
@@ -423,30 +443,29 @@ pub async fn usable(state: &AppState, org_id: &str, account_id: &str, force_refr
             mark_needs_reconnection(pool, org_id, account_id, reason).await?;
             return Err(UseError::NeedsReconnection(reason));
         }
-        let t = now();
-        if !force && row.fresh(t) {
-            return Ok(row.usable(vault, org_id, account_id)?);
+        let current = row.usable(vault, org_id, account_id)?;
+        if row.serves(&current, refused, state.clock.now()) {
+            return Ok(current);
         }
-        if row.refresh_lease_until.is_some_and(|until| until >= t) {
+        if row.lease_held == 1 {
             // Another request (maybe on another instance) is refreshing: wait for its result
             // rather than spend the refresh token a second time, which would kill the grant.
-            force = false;
             if tokio::time::Instant::now() >= deadline {
-                return Err(UseError::Unreachable("another refresh of this account is taking too long".to_owned()));
+                return Err(UseError::Unreachable("another refresh of this account is still running; try again shortly".to_owned()));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(LEASE_POLL).await;
             continue;
         }
         let owner = new_id("lease");
-        let took = sqlx::query(
-            "update twitter_accounts set refresh_lease_owner = $1, refresh_lease_until = $2 \
-             where org_id = $3 and id = $4 and status = 'connected' and (refresh_lease_until is null or refresh_lease_until < $5)",
-        )
+        let clock = state.db.clock_sql();
+        let took = sqlx::query(&format!(
+            "update twitter_accounts set refresh_lease_owner = $1, refresh_lease_until = {clock} + $2 \
+             where org_id = $3 and id = $4 and status = 'connected' and (refresh_lease_until is null or refresh_lease_until < {clock})"
+        ))
         .bind(&owner)
-        .bind(t + LEASE_SECS)
+        .bind(LEASE_SECS)
         .bind(org_id)
         .bind(account_id)
-        .bind(t)
         .execute(pool)
         .await
         .map_err(ServerError::from)?
@@ -456,10 +475,11 @@ pub async fn usable(state: &AppState, org_id: &str, account_id: &str, force_refr
             continue;
         }
         // Read again under the lease: a refresh may have finished between the two reads.
-        let row = load_tokens(pool, org_id, account_id).await?.ok_or(UseError::NotFound)?;
-        if !force && row.fresh(now()) {
+        let row = load_tokens(&state.db, org_id, account_id).await?.ok_or(UseError::NotFound)?;
+        let current = row.usable(vault, org_id, account_id)?;
+        if row.serves(&current, refused, state.clock.now()) {
             release(pool, account_id, &owner).await?;
-            return Ok(row.usable(vault, org_id, account_id)?);
+            return Ok(current);
         }
         if row.refresh_sent_at.is_some() {
             // An earlier holder sent the stored refresh token to X and never stored the answer
@@ -470,7 +490,12 @@ pub async fn usable(state: &AppState, org_id: &str, account_id: &str, force_refr
         }
         match credentials::open_by_id(pool, vault, org_id, &row.credential_id).await? {
             Some(creds) if creds.generation == row.credential_generation => {
-                return refresh_under_lease(state, org_id, account_id, &owner, &row, &creds).await;
+                match refresh_under_lease(state, org_id, account_id, &owner, &row, &creds).await? {
+                    Refreshed::Stored(usable) => return Ok(usable),
+                    // Reconnected, marked or disconnected while X answered: start again from
+                    // what the account is now.
+                    Refreshed::Superseded => continue,
+                }
             }
             // The credentials changed between the reads: the next round marks the account.
             _ => release(pool, account_id, &owner).await?,
@@ -483,11 +508,20 @@ async fn release(pool: &AnyPool, account_id: &str, owner: &str) -> Result<(), Se
         "update twitter_accounts set refresh_lease_owner = null, refresh_lease_until = null, refresh_sent_at = null \
          where id = $1 and refresh_lease_owner = $2",
     )
-        .bind(account_id)
-        .bind(owner)
-        .execute(pool)
-        .await?;
+    .bind(account_id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
     Ok(())
+}
+
+/// How a refresh under the lease ended when X issued new tokens.
+enum Refreshed {
+    /// Stored; here they are.
+    Stored(Usable),
+    /// The account changed while X answered (reconnected with other tokens, marked, or
+    /// disconnected): the new tokens were not stored, and were revoked at X.
+    Superseded,
 }
 
 async fn refresh_under_lease(
@@ -497,7 +531,7 @@ async fn refresh_under_lease(
     owner: &str,
     row: &TokenRow,
     creds: &credentials::Resolved,
-) -> Result<Usable, UseError> {
+) -> Result<Refreshed, UseError> {
     let pool = state.db.pool();
     let vault = &state.vault;
     let Some(blob) = &row.refresh_token_enc else {
@@ -509,7 +543,7 @@ async fn refresh_under_lease(
     // Recorded before the token leaves: if this process dies before X's answer is stored, the
     // next holder knows the token may be spent (see `usable`).
     let marked = sqlx::query("update twitter_accounts set refresh_sent_at = $1 where id = $2 and refresh_lease_owner = $3")
-        .bind(now())
+        .bind(state.clock.now())
         .bind(account_id)
         .bind(owner)
         .execute(pool)
@@ -518,43 +552,8 @@ async fn refresh_under_lease(
     if marked.rows_affected() != 1 {
         return Err(UseError::Unreachable("the refresh lease was lost before X was asked".to_owned()));
     }
-    let answer = state
-        .x
-        .refresh(&creds.client_id, &creds.client_secret, &refresh_token, &granted)
-        .await;
-    match answer {
-        Ok(tokens) => {
-            let t = now();
-            let place = |field| Aad { org_id, record_id: account_id, field };
-            let access = vault.encrypt_str(tokens.access_token.expose_secret(), &place(FIELD_ACCESS));
-            // X rotates refresh tokens; an answer without one leaves the old one in place.
-            let refresh = tokens.refresh_token.as_ref().map(|r| vault.encrypt_str(r.expose_secret(), &place(FIELD_REFRESH)));
-            // One statement: the new access token never lands without the new refresh token
-            // (security.md F.30, H.37). Not conditional on the lease: this is the only copy of
-            // a refresh token X has just made the only valid one.
-            sqlx::query(
-                "update twitter_accounts set access_token_enc = $1, refresh_token_enc = coalesce($2, refresh_token_enc), \
-                 access_expires_at = $3, scopes = $4, refreshed_at = $5, refresh_lease_owner = null, refresh_lease_until = null, \
-                 refresh_sent_at = null where id = $6",
-            )
-            .bind(access)
-            .bind(refresh)
-            .bind(t + tokens.expires_in)
-            .bind(tokens.scopes.join(" "))
-            .bind(t)
-            .bind(account_id)
-            .execute(pool)
-            .await
-            .map_err(ServerError::from)?;
-            tracing::info!(org_id, account_id, "access token refreshed");
-            Ok(Usable {
-                account_id: account_id.to_owned(),
-                x_user_id: row.x_user_id.clone(),
-                username: row.username.clone(),
-                access_token: tokens.access_token,
-                scopes: tokens.scopes,
-            })
-        }
+    match state.x.refresh(&creds.client_id, &creds.client_secret, &refresh_token, &granted).await {
+        Ok(tokens) => store_refreshed(state, org_id, account_id, owner, row, creds, tokens).await,
         Err(e @ TokenError::Refused { .. }) => {
             // No retry: X said no, and asking again with the same token cannot change that.
             let reason = if e.is_client_refused() { ReconnectReason::AppRefused } else { ReconnectReason::RefreshRefused };
@@ -570,6 +569,82 @@ async fn refresh_under_lease(
     }
 }
 
+/// Stores the tokens X just issued: the only copy of the only valid refresh token, so a failed
+/// write is retried (a locked or briefly unreachable database must not cost the account). The
+/// write happens only while this request still holds the lease and the credentials that issued
+/// them are still saved as they were: a reconnect, a mark, a disconnect or a new secret saved
+/// meanwhile wins, and the tokens it made obsolete are revoked at X.
+async fn store_refreshed(
+    state: &AppState,
+    org_id: &str,
+    account_id: &str,
+    owner: &str,
+    row: &TokenRow,
+    creds: &credentials::Resolved,
+    tokens: Tokens,
+) -> Result<Refreshed, UseError> {
+    let pool = state.db.pool();
+    let t = state.clock.now();
+    let place = |field| Aad { org_id, record_id: account_id, field };
+    let access = state.vault.encrypt_str(tokens.access_token.expose_secret(), &place(FIELD_ACCESS));
+    // X rotates refresh tokens; an answer without one leaves the old one in place.
+    let refresh = tokens.refresh_token.as_ref().map(|r| state.vault.encrypt_str(r.expose_secret(), &place(FIELD_REFRESH)));
+    let scopes = tokens.scopes.join(" ");
+    let mut attempt = 0;
+    let stored = loop {
+        // One statement: the new access token never lands without the new refresh token
+        // (security.md F.30, H.37).
+        let written = sqlx::query(
+            "update twitter_accounts set access_token_enc = $1, refresh_token_enc = coalesce($2, refresh_token_enc), \
+             access_expires_at = $3, scopes = $4, refreshed_at = $5, refresh_lease_owner = null, refresh_lease_until = null, \
+             refresh_sent_at = null \
+             where id = $6 and refresh_lease_owner = $7 and credential_id = $8 and credential_generation = $9 and status = 'connected' \
+             and exists (select 1 from twitter_credentials c where c.id = $8 and c.generation = $9)",
+        )
+        .bind(access.clone())
+        .bind(refresh.clone())
+        .bind(t + tokens.expires_in)
+        .bind(scopes.clone())
+        .bind(t)
+        .bind(account_id)
+        .bind(owner)
+        .bind(&row.credential_id)
+        .bind(row.credential_generation)
+        .execute(pool)
+        .await;
+        match written {
+            Ok(done) => break done.rows_affected() == 1,
+            Err(e) if attempt + 1 < STORE_ATTEMPTS => {
+                attempt += 1;
+                tracing::warn!(org_id, account_id, attempt, error = %e, "storing refreshed tokens failed; retrying");
+                tokio::time::sleep(STORE_BACKOFF * (1 << (attempt - 1))).await;
+            }
+            Err(e) => {
+                // The mark `refresh_sent_at` stays: the next holder marks the account
+                // `refresh_interrupted` rather than send the spent token again.
+                tracing::error!(org_id, account_id, error = %e, "X's new tokens could not be stored; the account will need reconnection");
+                return Err(UseError::Server(e.into()));
+            }
+        }
+    };
+    if !stored {
+        tracing::warn!(org_id, account_id, "the account changed while X refreshed its token; the new tokens are revoked");
+        if let Some(r) = &tokens.refresh_token {
+            let _ = state.x.revoke(&creds.client_id, &creds.client_secret, r, true).await;
+        }
+        let _ = state.x.revoke(&creds.client_id, &creds.client_secret, &tokens.access_token, false).await;
+        return Ok(Refreshed::Superseded);
+    }
+    tracing::info!(org_id, account_id, "access token refreshed");
+    Ok(Refreshed::Stored(Usable {
+        account_id: account_id.to_owned(),
+        x_user_id: row.x_user_id.clone(),
+        username: row.username.clone(),
+        access_token: tokens.access_token,
+        scopes: tokens.scopes,
+    }))
+}
+
 /// An account's tokens and the credentials that can revoke them, for **Disconnect**.
 pub struct Revocable {
     pub username: String,
@@ -581,7 +656,7 @@ pub struct Revocable {
 
 pub async fn revocable(state: &AppState, org_id: &str, account_id: &str) -> Result<Option<Revocable>, ServerError> {
     let pool = state.db.pool();
-    let Some(row) = load_tokens(pool, org_id, account_id).await? else { return Ok(None) };
+    let Some(row) = load_tokens(&state.db, org_id, account_id).await? else { return Ok(None) };
     let place = |field| Aad { org_id, record_id: account_id, field };
     let access_token = state.vault.decrypt_string(&row.access_token_enc, &place(FIELD_ACCESS))?;
     let refresh_token = row.refresh_token_enc.as_ref().map(|b| state.vault.decrypt_string(b, &place(FIELD_REFRESH))).transpose()?;

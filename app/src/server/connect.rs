@@ -315,13 +315,13 @@ fn exchange_failure(e: &TokenError) -> ConnectResult {
 }
 
 /// **Check**: one call to X through [`accounts::usable`] (`GET /2/users/me`), which refreshes or
-/// marks the account as needed; a refused access token gets one refresh and one more try.
+/// marks the account as needed; a refused access token gets one more try with a newer token.
 pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Result<(String, CheckResult), AppError> {
     let pool = state.db.pool();
     let account = accounts::get(pool, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
-    let mut force = false;
+    let mut refused: Option<secrecy::SecretString> = None;
     let result = loop {
-        let usable = match accounts::usable(state, &viewer.org_id, account_id, force).await {
+        let usable = match accounts::usable(state, &viewer.org_id, account_id, refused.as_ref()).await {
             Ok(u) => u,
             Err(UseError::NotFound) => return Err(AppError::not_found("X account")),
             Err(UseError::NeedsReconnection(_)) => break CheckResult::NeedsReconnection,
@@ -333,7 +333,7 @@ pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Resul
                 accounts::update_profile(pool, &viewer.org_id, account_id, &user).await?;
                 break CheckResult::Working;
             }
-            Err(ApiError::Unauthorized) if !force => force = true,
+            Err(ApiError::Unauthorized) if refused.is_none() => refused = Some(usable.access_token),
             Err(ApiError::Unauthorized) => {
                 accounts::mark_needs_reconnection(pool, &viewer.org_id, account_id, crate::domain::ReconnectReason::TokenRejected).await?;
                 break CheckResult::NeedsReconnection;

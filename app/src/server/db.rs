@@ -31,6 +31,10 @@ pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sq
     }
 }
 
+/// How long a SQLite statement waits for another connection's write lock before failing. A
+/// refresh lease outlasts the waits its holder can meet (`accounts::LEASE_SECS`).
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -77,7 +81,7 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
                 let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
                 (Typed::Sqlite(pool), 8)
             }
@@ -98,7 +102,11 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // Per-connection settings; WAL itself is persistent and was set above.
-                        conn.execute("pragma foreign_keys = on; pragma busy_timeout = 10000; pragma synchronous = normal;").await?;
+                        let pragmas = format!(
+                            "pragma foreign_keys = on; pragma busy_timeout = {}; pragma synchronous = normal;",
+                            SQLITE_BUSY_TIMEOUT.as_millis()
+                        );
+                        conn.execute(pragmas.as_str()).await?;
                     }
                     Ok(())
                 })
@@ -124,6 +132,15 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// An SQL expression for the database's clock in Unix seconds: the one clock every instance
+    /// on a shared database reads alike, whatever their own clocks say.
+    pub fn clock_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "cast(strftime('%s', 'now') as integer)",
+            Backend::Postgres => "cast(extract(epoch from clock_timestamp()) as bigint)",
+        }
     }
 
     /// The tower-sessions store living in this same database, so instances share sessions.

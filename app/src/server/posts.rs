@@ -2,6 +2,7 @@
 //! [`accounts::usable`] (which marks stale accounts and refreshes under the lease), and each of
 //! X's answers in x-api.md becomes an error an API client can act on.
 
+use secrecy::SecretString;
 use sqlx::AnyPool;
 
 use super::accounts::{self, UseError};
@@ -71,8 +72,8 @@ fn rate_limited(limit: RateLimited, t: i64) -> Failure {
 }
 
 /// Makes a post for `new.account_id`, which must belong to the key's organization. After a 401
-/// from X the token is refreshed once and the post tried once more; a second 401 marks the
-/// account (its token was revoked at X).
+/// from X the post is tried once more with a newer token (another request's fresh one, or one
+/// refreshed for it); a second 401 marks the account (its grant was revoked at X).
 pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Result<PostView, Failure> {
     let org_id = key.org_id.as_str();
     let tweet = NewTweet {
@@ -80,9 +81,10 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
         reply: new.reply_to_post_id.map(|id| ReplyTo { in_reply_to_tweet_id: id }),
         quote_tweet_id: new.quote_post_id,
     };
-    let mut force = false;
+    // The token X refused, once it has: the next round asks for a newer one.
+    let mut refused: Option<SecretString> = None;
     loop {
-        let usable = match accounts::usable(state, org_id, new.account_id, force).await {
+        let usable = match accounts::usable(state, org_id, new.account_id, refused.as_ref()).await {
             Ok(u) => u,
             Err(UseError::NotFound) => return Err(AppError::not_found("X account").into()),
             Err(UseError::NeedsReconnection(reason)) => return Err(needs_reconnection(reason).into()),
@@ -111,7 +113,7 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
                 tracing::info!(org_id, account_id = %view.account_id, post_id = %view.id, x_post_id = %view.x_post_id, "posted");
                 return Ok(view);
             }
-            Err(PostError::Unauthorized) if !force => force = true,
+            Err(PostError::Unauthorized) if refused.is_none() => refused = Some(usable.access_token),
             Err(PostError::Unauthorized) => {
                 accounts::mark_needs_reconnection(state.db.pool(), org_id, new.account_id, ReconnectReason::TokenRejected).await?;
                 return Err(needs_reconnection(ReconnectReason::TokenRejected).into());

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::vault::KeyRing;
 use super::x_client::XClient;
@@ -14,4 +15,25 @@ pub struct AppState {
     pub vault: Arc<KeyRing>,
     /// How Perch talks to X.
     pub x: XClient,
+    /// This instance's clock.
+    pub clock: Clock,
+}
+
+/// This instance's idea of the time, in Unix seconds. Instances' clocks disagree in real
+/// deployments; whatever must agree across instances (the refresh lease) reads the database's
+/// clock instead, and the tests skew this one to prove it.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    skew_secs: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> i64 {
+        super::now() + self.skew_secs.load(Ordering::Relaxed)
+    }
+
+    /// Moves this instance's clock by `secs` from the system's (a test of clock skew).
+    pub fn set_skew(&self, secs: i64) {
+        self.skew_secs.store(secs, Ordering::Relaxed);
+    }
 }

@@ -10,8 +10,9 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::domain::{ClientId, ClientSecret, TestResult};
 
-/// How long Perch waits for X before saying it could not be reached.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long Perch waits for X before saying it could not be reached (connecting included). A
+/// refresh lease outlasts it (`accounts::LEASE_SECS`).
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most of an answer Perch reads; X's JSON answers are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -217,7 +218,7 @@ impl XClient {
             .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
             // An older capture shows X demanding the Client ID in the body too (x-api.md).
             .add_extra_param("client_id", id.as_str().to_owned())
-            .request_async(&self.http)
+            .request_async(&StatusFirst(&self.http))
             .await;
         tokens_from(answer, requested)
     }
@@ -230,7 +231,7 @@ impl XClient {
         let answer = client
             .exchange_refresh_token(&token)
             .add_extra_param("client_id", id.as_str().to_owned())
-            .request_async(&self.http)
+            .request_async(&StatusFirst(&self.http))
             .await;
         let granted: Vec<&str> = granted.iter().map(String::as_str).collect();
         tokens_from(answer, &granted)
@@ -418,10 +419,38 @@ impl XClient {
     }
 }
 
-type OAuthResult = Result<
-    oauth2::basic::BasicTokenResponse,
-    oauth2::RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>,
->;
+/// Why a token request got no answer to read as X's word.
+#[derive(Debug, thiserror::Error)]
+enum TokenHttpError {
+    #[error("the request to X failed")]
+    Send(oauth2::HttpClientError<reqwest::Error>),
+    /// 429 or 5xx: X is not answering the question now.
+    #[error("X answered HTTP {0}")]
+    Unavailable(u16),
+}
+
+/// The HTTP client of token requests: reqwest, deciding by the status first. A 429 or a 5xx is
+/// X being unavailable whatever its body says, even an OAuth-shaped `error` (which the oauth2
+/// crate would read as a refusal, and a refused refresh marks the account).
+struct StatusFirst<'a>(&'a reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for StatusFirst<'_> {
+    type Error = TokenHttpError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, TokenHttpError>> + Send + Sync + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = oauth2::AsyncHttpClient::call(self.0, request).await.map_err(TokenHttpError::Send)?;
+            let status = response.status().as_u16();
+            if status == 429 || status >= 500 {
+                return Err(TokenHttpError::Unavailable(status));
+            }
+            Ok(response)
+        })
+    }
+}
+
+type OAuthResult = Result<oauth2::basic::BasicTokenResponse, oauth2::RequestTokenError<TokenHttpError, oauth2::basic::BasicErrorResponse>>;
 
 fn tokens_from(answer: OAuthResult, requested: &[&str]) -> Result<Tokens, TokenError> {
     use oauth2::TokenResponse as _;
@@ -440,15 +469,21 @@ fn tokens_from(answer: OAuthResult, requested: &[&str]) -> Result<Tokens, TokenE
 }
 
 /// What an oauth2 failure means, without anything that was sent (no code, token or secret).
-fn token_error(e: oauth2::RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>) -> TokenError {
+fn token_error(e: oauth2::RequestTokenError<TokenHttpError, oauth2::basic::BasicErrorResponse>) -> TokenError {
     use oauth2::RequestTokenError as E;
     match e {
         E::ServerResponse(r) => TokenError::Refused {
             error: clip(r.error().as_ref()),
             description: r.error_description().map(|d| clip(d)).unwrap_or_default(),
         },
-        E::Request(oauth2::HttpClientError::Reqwest(e)) => TokenError::Unreachable(describe_send_error(&e)),
-        E::Request(_) => TokenError::Unreachable("the connection to X failed".to_owned()),
+        E::Request(TokenHttpError::Unavailable(429)) => {
+            TokenError::Unreachable("X's token endpoint answered HTTP 429 (too many requests); try again later".to_owned())
+        }
+        E::Request(TokenHttpError::Unavailable(status)) => {
+            TokenError::Unreachable(format!("X's token endpoint answered HTTP {status} (a problem on X's side)"))
+        }
+        E::Request(TokenHttpError::Send(oauth2::HttpClientError::Reqwest(e))) => TokenError::Unreachable(describe_send_error(&e)),
+        E::Request(TokenHttpError::Send(_)) => TokenError::Unreachable("the connection to X failed".to_owned()),
         E::Parse(_, _) => TokenError::Unreachable("X answered with something that is not an OAuth answer".to_owned()),
         E::Other(why) => TokenError::Unreachable(format!("X's answer was unexpected ({})", clip(&why))),
     }

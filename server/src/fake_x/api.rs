@@ -66,6 +66,14 @@ fn rate_limit(
     }
 }
 
+/// X's 401, after `unauthorized_delay_ms`.
+async fn unauthorized(switches: &Switches) -> Response {
+    if switches.unauthorized_delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(switches.unauthorized_delay_ms)).await;
+    }
+    Problem::Unauthorized.into_response()
+}
+
 fn too_many_requests(limits: RateHeaders) -> Response {
     limits.apply(Problem::TooManyRequests.into_response())
 }
@@ -100,7 +108,7 @@ pub(crate) async fn users_me(
         return res;
     }
     let Some(caller) = authenticate(&state, &headers) else {
-        return Problem::Unauthorized.into_response();
+        return unauthorized(&switches).await;
     };
     if switches.users_me_refusal == Refusal::ClientNotEnrolled {
         return Problem::ClientNotEnrolled { client_id: caller.client_id }.into_response();
@@ -154,7 +162,7 @@ pub(crate) async fn create_tweet(State(state): State<FakeState>, headers: Header
         return res;
     }
     let Some(caller) = authenticate(&state, &headers) else {
-        return Problem::Unauthorized.into_response();
+        return unauthorized(&switches).await;
     };
     if switches.tweets_refusal == Refusal::ClientNotEnrolled {
         return Problem::ClientNotEnrolled { client_id: caller.client_id }.into_response();

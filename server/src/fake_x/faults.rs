@@ -24,5 +24,15 @@ pub(crate) async fn answer(fault: Fault, switches: &Switches) -> Option<Response
             Some(drop_connection())
         }
         Fault::Close => Some(drop_connection()),
+        Fault::OauthError => {
+            let status = StatusCode::from_u16(switches.server_error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let (error, description) = if status == StatusCode::TOO_MANY_REQUESTS {
+                ("rate_limit_exceeded", "Too many requests. Please try again later.")
+            } else {
+                ("server_error", "The authorization server encountered an unexpected condition.")
+            };
+            let body = serde_json::json!({ "error": error, "error_description": description });
+            Some((status, axum::Json(body)).into_response())
+        }
     }
 }

@@ -132,7 +132,13 @@ pub(crate) async fn token(State(state): State<FakeState>, headers: HeaderMap, bo
         return res;
     }
     match grant(&state, &switches, &headers, &FormFields::parse(&body)) {
-        Ok(pair) => Json(TokenResponse::from(pair)).into_response(),
+        Ok(pair) => {
+            // The grant is carried out (an old refresh token is spent) before the slow answer.
+            if switches.token_delay_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(switches.token_delay_ms)).await;
+            }
+            Json(TokenResponse::from(pair)).into_response()
+        }
         Err(e) => {
             state.count(|c| c.token_errors += 1);
             e.into_response()

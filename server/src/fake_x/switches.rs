@@ -46,6 +46,13 @@ pub struct Switches {
     pub server_error_status: u16,
     /// How long a [`Fault::Hang`] holds the request before dropping the connection.
     pub hang_ms: u64,
+    /// How long the token endpoint takes to answer a grant it has already carried out (a code
+    /// exchanged, a refresh token spent): a caller killed in this window leaves X holding the
+    /// new tokens and the old refresh token dead, as a slow or lost answer does at X.
+    pub token_delay_ms: u64,
+    /// How long `POST /2/tweets` and `GET /2/users/me` take to answer a 401, so that a test can
+    /// bring a refused request back after another request already refreshed the token.
+    pub unauthorized_delay_ms: u64,
     /// A forced 429 says the user's 24-hour cap ran out: `x-rate-limit-remaining` stays above 0
     /// and `x-user-limit-24hour-remaining` is 0. When false the 15-minute window is the one spent.
     pub too_many_requests_from_24h_cap: bool,
@@ -78,6 +85,8 @@ impl Default for Switches {
             tweets_refusal: Refusal::None,
             server_error_status: 503,
             hang_ms: 600_000,
+            token_delay_ms: 0,
+            unauthorized_delay_ms: 0,
             too_many_requests_from_24h_cap: false,
             users_me_limit_15min: 75,
             tweets_limit_15min: 100,
@@ -115,6 +124,11 @@ pub enum Fault {
     Hang,
     /// The connection closes without any answer: "X unreachable".
     Close,
+    /// `server_error_status` (429 or a 5xx) with an OAuth-shaped body (`{"error",
+    /// "error_description"}`), as a token endpoint behind a rate limiter or an overloaded
+    /// authorization server may give. X's bodies for these are not on record; the `error` field
+    /// is what must not make a caller read an outage as a refusal.
+    OauthError,
 }
 
 /// An answer X gives an authenticated request it will not serve.
