@@ -388,11 +388,11 @@ async fn rotation_marks_exactly_the_accounts_of_the_old_secret_or_app(b: Backend
     assert_eq!(a["needs_reconnection"], Value::Null, "marked on its next API call, not before");
 
     // The next API call marks it, and only it.
-    match accounts::usable(&w.app.state, &org_id(&w.owner).await, &on_default, false).await {
+    match accounts::usable(&w.app.state, &org_id(&w.owner).await, &on_default, None).await {
         Err(UseError::NeedsReconnection(r)) => assert_eq!(r.as_str(), "secret_rotated"),
         other => panic!("expected a mark, got {other:?}"),
     }
-    assert!(accounts::usable(&w.app.state, &org_id(&w.owner).await, &on_override, false).await.is_ok());
+    assert!(accounts::usable(&w.app.state, &org_id(&w.owner).await, &on_override, None).await.is_ok());
     let a = card(&w.owner, None).await["accounts"][0].clone();
     assert_eq!(a["needs_reconnection"]["reason"], "secret_rotated");
     assert_eq!(card(&w.owner, Some(&own)).await["accounts"][0]["needs_reconnection"], Value::Null);
@@ -496,7 +496,7 @@ async fn f30_f31_expired_tokens_are_refreshed_once_and_refusals_mark_the_account
     let calls: Vec<_> = (0..5)
         .map(|_| {
             let (state, org, id) = (w.app.state.clone(), org.clone(), id.clone());
-            tokio::spawn(async move { accounts::usable(&state, &org, &id, false).await.map(|_| ()).map_err(|e| e.to_string()) })
+            tokio::spawn(async move { accounts::usable(&state, &org, &id, None).await.map(|_| ()).map_err(|e| e.to_string()) })
         })
         .collect();
     for call in calls {
