@@ -241,7 +241,7 @@ async fn post_with_slow_refresh(w: &World, key: &str, id: &str, ms: u64) -> toki
 }
 
 /// Issue 10, item 4: a reconnect stored while X answers a refresh wins: the refresh's tokens are
-/// not written over it (they are revoked at X), and the post goes out with the reconnect's token.
+/// not written over it, and the post goes out with the reconnect's token.
 async fn f30_a_reconnect_while_x_answers_a_refresh_is_not_overwritten(b: Backend) {
     let (w, key, id) = with_account(b).await;
     let p = post_with_slow_refresh(&w, &key, &id, 2_500).await;
@@ -254,8 +254,6 @@ async fn f30_a_reconnect_while_x_answers_a_refresh_is_not_overwritten(b: Backend
     let (access, refresh) = tokens_of(&w.app, &id).await;
     assert_eq!((&access, &refresh), (&reconnected_access, &reconnected_refresh), "the reconnect's tokens stay");
     assert!(w.x.access_token_is_valid(&access) && w.x.refresh_token_is_valid(refresh.as_ref().unwrap()));
-    let refreshed = w.x.grants().into_iter().find(|g| g.refreshes == 1).unwrap();
-    assert!(refreshed.revoked, "the refresh's tokens, which nobody holds, were revoked at X");
     assert_eq!(status_of(&w, &key, &id).await.0, "active");
 }
 

@@ -17,8 +17,8 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
 use super::audit;
-use super::credentials::{self, begin_org_write};
-use super::db::{Db, SQLITE_BUSY_TIMEOUT, begin_write};
+use super::credentials;
+use super::db::{Db, SQLITE_BUSY_TIMEOUT, begin_org_write, begin_write};
 use super::error::ServerError;
 use super::ids::new_id;
 use super::vault::{Aad, KeyRing};
@@ -520,7 +520,8 @@ enum Refreshed {
     /// Stored; here they are.
     Stored(Usable),
     /// The account changed while X answered (reconnected with other tokens, marked, or
-    /// disconnected): the new tokens were not stored, and were revoked at X.
+    /// disconnected): the new tokens were not stored (and, for a disconnected account, were
+    /// revoked at X).
     Superseded,
 }
 
@@ -573,7 +574,7 @@ async fn refresh_under_lease(
 /// write is retried (a locked or briefly unreachable database must not cost the account). The
 /// write happens only while this request still holds the lease and the credentials that issued
 /// them are still saved as they were: a reconnect, a mark, a disconnect or a new secret saved
-/// meanwhile wins, and the tokens it made obsolete are revoked at X.
+/// meanwhile wins.
 async fn store_refreshed(
     state: &AppState,
     org_id: &str,
@@ -628,11 +629,23 @@ async fn store_refreshed(
         }
     };
     if !stored {
-        tracing::warn!(org_id, account_id, "the account changed while X refreshed its token; the new tokens are revoked");
-        if let Some(r) = &tokens.refresh_token {
-            let _ = state.x.revoke(&creds.client_id, &creds.client_secret, r, true).await;
+        // Disconnected meanwhile: the new tokens are revoked like the ones the disconnect
+        // revoked. Reconnected or marked: they are left alone, like the tokens a reconnect
+        // replaces, since X's record does not say whether revoking one grant's tokens spares the
+        // other grants of the same user and app (the reconnect's own).
+        let gone = sqlx::query_scalar::<_, i64>("select count(*) from twitter_accounts where id = $1")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await
+            .map_err(ServerError::from)?
+            == 0;
+        tracing::warn!(org_id, account_id, gone, "the account changed while X refreshed its token; the new tokens were not stored");
+        if gone {
+            if let Some(r) = &tokens.refresh_token {
+                let _ = state.x.revoke(&creds.client_id, &creds.client_secret, r, true).await;
+            }
+            let _ = state.x.revoke(&creds.client_id, &creds.client_secret, &tokens.access_token, false).await;
         }
-        let _ = state.x.revoke(&creds.client_id, &creds.client_secret, &tokens.access_token, false).await;
         return Ok(Refreshed::Superseded);
     }
     tracing::info!(org_id, account_id, "access token refreshed");
@@ -645,8 +658,8 @@ async fn store_refreshed(
     }))
 }
 
-/// An account's tokens and the credentials that can revoke them, for **Disconnect**.
-pub struct Revocable {
+/// An account just removed: its tokens, opened, and the credentials that can revoke them at X.
+pub struct Removed {
     pub username: String,
     pub brand_id: Option<String>,
     pub access_token: SecretString,
@@ -654,31 +667,41 @@ pub struct Revocable {
     pub credentials: Option<credentials::Resolved>,
 }
 
-pub async fn revocable(state: &AppState, org_id: &str, account_id: &str) -> Result<Option<Revocable>, ServerError> {
+/// **Disconnect**'s first half: deletes the account with an audit entry and hands back its tokens
+/// to be revoked at X. Deleting first means a request racing the disconnect finds no account (or
+/// used it before it went) rather than meet a revoked token and mark the account. `Ok(None)` when
+/// there was no such account.
+pub async fn remove(state: &AppState, org_id: &str, account_id: &str, actor: &str) -> Result<Option<Removed>, ServerError> {
     let pool = state.db.pool();
-    let Some(row) = load_tokens(&state.db, org_id, account_id).await? else { return Ok(None) };
+    let mut tx = begin_write(pool).await?;
+    let row: Option<(String, Option<String>, String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+        "delete from twitter_accounts where org_id = $1 and id = $2 \
+         returning username, brand_id, credential_id, access_token_enc, refresh_token_enc",
+    )
+    .bind(org_id)
+    .bind(account_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((username, brand_id, credential_id, access, refresh)) = row else { return Ok(None) };
     let place = |field| Aad { org_id, record_id: account_id, field };
-    let access_token = state.vault.decrypt_string(&row.access_token_enc, &place(FIELD_ACCESS))?;
-    let refresh_token = row.refresh_token_enc.as_ref().map(|b| state.vault.decrypt_string(b, &place(FIELD_REFRESH))).transpose()?;
-    let credentials = credentials::open_by_id(pool, &state.vault, org_id, &row.credential_id).await?;
-    Ok(Some(Revocable { username: row.username, brand_id: row.brand_id, access_token, refresh_token, credentials }))
+    let access_token = state.vault.decrypt_string(&access, &place(FIELD_ACCESS))?;
+    let refresh_token = refresh.as_ref().map(|b| state.vault.decrypt_string(b, &place(FIELD_REFRESH))).transpose()?;
+    let card = super::brands::trail_label(&mut *tx, org_id, brand_id.as_deref()).await?.unwrap_or_default();
+    audit::record(&mut tx, org_id, now(), actor, "Disconnected an X account", &card, &format!("@{username}")).await?;
+    tx.commit().await?;
+    let credentials = credentials::open_by_id(pool, &state.vault, org_id, &credential_id).await?;
+    Ok(Some(Removed { username, brand_id, access_token, refresh_token, credentials }))
 }
 
-/// Deletes an account and its tokens, with an audit entry. Returns whether it existed.
-pub async fn delete(pool: &AnyPool, org_id: &str, account_id: &str, actor: &str, card_label: &str, detail: &str) -> Result<bool, ServerError> {
+/// Records that X could not revoke a disconnected account's tokens (F.32): the grant may still be
+/// alive at X, which the user can end from X's own settings.
+pub async fn record_unrevoked(pool: &AnyPool, org_id: &str, actor: &str, removed: &Removed) -> Result<(), ServerError> {
     let mut tx = begin_write(pool).await?;
-    let gone = sqlx::query("delete from twitter_accounts where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    if gone {
-        audit::record(&mut tx, org_id, now(), actor, "Disconnected an X account", card_label, detail).await?;
-    }
+    let card = super::brands::trail_label(&mut *tx, org_id, removed.brand_id.as_deref()).await?.unwrap_or_default();
+    let detail = format!("@{}: X could not revoke the tokens", removed.username);
+    audit::record(&mut tx, org_id, now(), actor, "Could not revoke an X account's tokens at X", &card, &detail).await?;
     tx.commit().await?;
-    Ok(gone)
+    Ok(())
 }
 
 /// Every token blob, for `perch keys rewrap`: re-encrypts under the newest key those sealed with

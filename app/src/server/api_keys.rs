@@ -12,7 +12,7 @@ use rand::RngCore as _;
 use sqlx::AnyPool;
 
 use super::audit;
-use super::db::begin_write;
+use super::db::{begin_org_write, begin_write};
 use super::error::ServerError;
 use super::ids::new_id;
 use super::now;
@@ -85,7 +85,8 @@ pub async fn create(pool: &AnyPool, org_id: &str, name: &ApiKeyName, actor: &str
         last_used_at: None,
         revoked_at: None,
     };
-    let mut tx = begin_write(pool).await?;
+    // One creation per organization at a time: two at once could both count 99 active keys.
+    let mut tx = begin_org_write(pool, org_id).await?;
     let active: i64 = sqlx::query_scalar("select count(*) from api_keys where org_id = $1 and revoked_at is null")
         .bind(org_id)
         .fetch_one(&mut *tx)

@@ -347,33 +347,40 @@ pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Resul
     Ok((account.handle(), result))
 }
 
-/// **Disconnect**: revokes the tokens at X (refresh token first: with it goes the grant), then
-/// deletes them. A revocation that fails still disconnects, and says so (security.md F.32).
-/// `actor` names who disconnected it in the audit trail (a user's email, an API key).
+/// **Disconnect**: deletes the account's tokens, then revokes them at X (refresh token first:
+/// with it goes the grant). A revocation that fails still disconnects, and says so (security.md
+/// F.32). `actor` names who disconnected it in the audit trail (a user's email, an API key).
 pub async fn disconnect(state: &AppState, org_id: &str, actor: &str, account_id: &str) -> Result<DisconnectOutcome, AppError> {
-    let pool = state.db.pool();
-    let r = accounts::revocable(state, org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
+    let r = accounts::remove(state, org_id, account_id, actor).await?.ok_or_else(|| AppError::not_found("X account"))?;
     let revoked = match &r.credentials {
         None => false,
-        Some(c) => {
-            let mut answers = Vec::new();
-            if let Some(rt) = &r.refresh_token {
-                answers.push(state.x.revoke(&c.client_id, &c.client_secret, rt, true).await);
-            }
-            answers.push(state.x.revoke(&c.client_id, &c.client_secret, &r.access_token, false).await);
-            for e in answers.iter().filter_map(|a| a.as_ref().err()) {
-                tracing::warn!(org_id, account_id, error = ?e, "revocation at X failed");
-            }
-            answers.iter().all(Result::is_ok)
-        }
+        Some(c) => revoke_at_x(state, c, &r.access_token, r.refresh_token.as_ref()).await,
     };
-    let label = card_label(state, org_id, r.brand_id.as_deref()).await.unwrap_or_default();
-    let detail = format!("@{}{}", r.username, if revoked { ", tokens revoked at X" } else { ", X could not revoke the tokens" });
-    if !accounts::delete(pool, org_id, account_id, actor, &label, &detail).await? {
-        return Err(AppError::not_found("X account"));
+    if !revoked {
+        tracing::warn!(org_id, account_id, "X could not revoke the tokens of a disconnected account");
+        accounts::record_unrevoked(state.db.pool(), org_id, actor, &r).await?;
     }
     tracing::info!(org_id, account_id, revoked, "X account disconnected");
     Ok(DisconnectOutcome { username: r.username, revoked })
+}
+
+/// Revokes a grant's tokens at X, the refresh token first (with it goes the grant); whether X
+/// confirmed every revocation.
+async fn revoke_at_x(
+    state: &AppState,
+    c: &credentials::Resolved,
+    access_token: &secrecy::SecretString,
+    refresh_token: Option<&secrecy::SecretString>,
+) -> bool {
+    let mut answers = Vec::new();
+    if let Some(rt) = refresh_token {
+        answers.push(state.x.revoke(&c.client_id, &c.client_secret, rt, true).await);
+    }
+    answers.push(state.x.revoke(&c.client_id, &c.client_secret, access_token, false).await);
+    for e in answers.iter().filter_map(|a| a.as_ref().err()) {
+        tracing::warn!(error = ?e, "revocation at X failed");
+    }
+    answers.iter().all(Result::is_ok)
 }
 
 /// Disconnects every account of a brand about to be deleted, revoking each one's tokens at X

@@ -9,7 +9,7 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::audit;
-use super::db::begin_write;
+use super::db::begin_org_write;
 use super::error::ServerError;
 use super::ids::new_id;
 use super::now;
@@ -136,18 +136,6 @@ async fn sealed(
         q = q.bind(b);
     }
     Ok(q.fetch_optional(&mut **tx).await?)
-}
-
-/// Begins a transaction that changes an organization's credentials, one at a time per
-/// organization, so that two saves cannot both read generation N and both write N + 1, nor both
-/// insert the first default. SQLite runs one write transaction at a time anyway
-/// ([`begin_write`]); on PostgreSQL the organization's row is locked until commit.
-pub(crate) async fn begin_org_write(pool: &AnyPool, org_id: &str) -> Result<Transaction<'static, Any>, ServerError> {
-    let mut tx = begin_write(pool).await?;
-    if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("select id from organizations where id = $1 for update").bind(org_id).execute(&mut *tx).await?;
-    }
-    Ok(tx)
 }
 
 /// The credentials a connection for `brand_id` uses: the brand's override if it has one, else

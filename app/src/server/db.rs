@@ -35,6 +35,19 @@ pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sq
 /// refresh lease outlasts the waits its holder can meet (`accounts::LEASE_SECS`).
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Begins a write transaction that runs alone among those of one organization: what a
+/// read-then-write needs when its rule spans rows (two credential saves must not both read
+/// generation N and write N + 1, two key creations must not both count 99 active keys). SQLite
+/// runs one write transaction at a time anyway ([`begin_write`]); on PostgreSQL the
+/// organization's row is locked until commit.
+pub async fn begin_org_write(pool: &AnyPool, org_id: &str) -> Result<Transaction<'static, Any>, ServerError> {
+    let mut tx = begin_write(pool).await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("select id from organizations where id = $1 for update").bind(org_id).execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

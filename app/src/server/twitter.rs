@@ -190,7 +190,7 @@ pub async fn save(
         .find(|m| m.brand_id.as_deref() == target && m.fingerprint == fp)
         .map(|m| LastTest { result: m.outcome.reason, at: m.outcome.tested_at });
     let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
-    // Saves of one organization run one at a time (credentials::begin_org_write), so two first
+    // Saves of one organization run one at a time (db::begin_org_write), so two first
     // saves of one target cannot both insert: the second sees the first and replaces it.
     let mut outcome = credentials::save(state.db.pool(), &state.vault, &actor, target, &id, &secret, tested).await?;
     if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
