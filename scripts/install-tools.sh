@@ -59,4 +59,20 @@ if [ -f end2end/package.json ] && [ ! -d end2end/node_modules/@playwright/test ]
   (cd end2end && npm ci --no-audit --no-fund)
 fi
 
+# 7. schemathesis (the API fuzzer of scripts/api-fuzz.py) in a virtual environment under target/:
+# Debian's Python is "externally managed" (PEP 668), so pip refuses to install into it, and
+# --break-system-packages would mix schemathesis's ~40 dependencies with apt's Python packages.
+# A venv needs python3-venv on Debian; it is a directory of its own, removed with target/.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$(target/schemathesis-venv/bin/schemathesis --version 2>/dev/null | awk '{print $3}')" != "$SCHEMATHESIS_VERSION" ]; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION into target/schemathesis-venv"
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
+  fi
+  mkdir -p target
+  python3 -m venv target/schemathesis-venv
+  target/schemathesis-venv/bin/pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
 log "all tools present"

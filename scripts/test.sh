@@ -28,6 +28,12 @@ rust_passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' target/cargo-test.log 
 step "release binary"
 ./scripts/build-release.sh
 
+step "API fuzzing (schemathesis against /v1/openapi.json, release binary)"
+# Not under `set -e`: a finding fails the run at the end, after the end-to-end tests also ran.
+fuzz_status=0
+python3 scripts/api-fuzz.py target/release/perch target/debug/fake-x 2>&1 | tee target/api-fuzz.log || fuzz_status=$?
+fuzz_cases=$(grep -Eo '[0-9]+ generated' target/api-fuzz.log | tail -n1 | awk '{print $1+0}')
+
 step "end-to-end tests (Chromium, JavaScript on and off)"
 e2e_dir=$(mktemp -d -t perch-e2e-XXXXXX)
 trap 'rm -rf "$e2e_dir"' EXIT
@@ -38,5 +44,7 @@ cp target/debug/fake-x "$e2e_dir/"
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' target/e2e.log | awk '{s+=$1} END {print s+0}')
 
 step "summary"
-echo "Rust tests: $rust_passed passed; end-to-end: $e2e_passed passed; $(( $(date +%s) - started )) s in all"
-echo "tests: $((rust_passed + e2e_passed)) passed, 0 failed"
+if [ "$fuzz_status" -eq 0 ]; then fuzz_result="passed (${fuzz_cases:-0} cases)"; fuzz_failed=0; else fuzz_result="FAILED (see target/api-fuzz.log)"; fuzz_failed=1; fi
+echo "Rust tests: $rust_passed passed; API fuzzing: $fuzz_result; end-to-end: $e2e_passed passed; $(( $(date +%s) - started )) s in all"
+echo "tests: $((rust_passed + e2e_passed + 1 - fuzz_failed)) passed, $fuzz_failed failed"
+exit "$fuzz_failed"

@@ -17,6 +17,10 @@ pub enum ErrorCode {
     Validation,
     /// The request itself was malformed (missing fields, wrong encoding).
     BadRequest,
+    /// A path that cannot be read: a percent-encoded segment that is not UTF-8.
+    InvalidPath,
+    /// The path exists but does not take this method; `Allow` lists the ones it takes.
+    MethodNotAllowed,
     /// No signed-in session.
     Unauthenticated,
     /// Signed in, but this role may not do this.
@@ -60,7 +64,8 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::Validation => 422,
-            ErrorCode::BadRequest => 400,
+            ErrorCode::BadRequest | ErrorCode::InvalidPath => 400,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden | ErrorCode::CrossSite | ErrorCode::DashboardOnly => 403,
             ErrorCode::SignupClosed => 403,
@@ -185,7 +190,8 @@ mod tests {
     #[test]
     fn every_code_has_a_client_or_server_error_status() {
         for code in [
-            ErrorCode::Validation, ErrorCode::BadRequest, ErrorCode::Unauthenticated, ErrorCode::Forbidden,
+            ErrorCode::Validation, ErrorCode::BadRequest, ErrorCode::InvalidPath, ErrorCode::MethodNotAllowed,
+            ErrorCode::Unauthenticated, ErrorCode::Forbidden,
             ErrorCode::CrossSite, ErrorCode::DashboardOnly, ErrorCode::NotFound, ErrorCode::Conflict,
             ErrorCode::Throttled, ErrorCode::SignupClosed, ErrorCode::PayloadTooLarge, ErrorCode::InvalidApiKey,
             ErrorCode::ByokCredentialsMissing, ErrorCode::NeedsReconnection, ErrorCode::MissingScopes,

@@ -171,9 +171,10 @@ async fn test(State(state): State<AppState>, session: Session, headers: HeaderMa
     Ok(Json(outcome).into_response())
 }
 
-/// Unknown methods on the API's paths answer in the API's shape.
+/// Unknown methods on the API's paths answer in the API's shape (axum adds `Allow`).
 pub async fn method_not_allowed() -> Response {
-    let mut res = fail(AppError::new(ErrorCode::BadRequest, "This method is not supported on this path."));
-    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    res
+    fail(AppError::new(
+        ErrorCode::MethodNotAllowed,
+        "This path does not take this method; the Allow header lists the ones it takes. The endpoints are described at /v1/openapi.json.",
+    ))
 }

@@ -151,9 +151,11 @@ pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
         .layer(axum::middleware::from_fn(api::dashboard_only))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::refuse_cross_site))
-        .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Outside the body limit, so its 413 gets the API's JSON shape and the security headers.
+        .layer(axum::middleware::from_fn(middleware::api_errors_as_json))
+        .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::security_headers))
         .layer(telemetry::trace_layer())
         .with_state(router_state)
 }

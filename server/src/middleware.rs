@@ -88,6 +88,79 @@ pub fn cross_site_reason(headers: &HeaderMap, public_origin: &str) -> Option<&'s
     None
 }
 
+/// Whether `path` is the public API's (or the dashboard's JSON API's): `/v1` and below.
+pub fn is_api_path(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
+}
+
+/// Whether a path's percent-encoded bytes decode to UTF-8, as axum needs to read a path
+/// parameter. A `%` not followed by two hex digits is taken literally, as axum does.
+fn path_decodes(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                decoded.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+/// Every answer under `/v1` is JSON in the API's shape, `{"error": {"code", "message"}}`, even
+/// the ones made before a handler runs or outside the API's code: the body limit's 413
+/// (tower-http answers it as text), axum's rejections of a path or body it cannot read (text),
+/// and the dashboard's HTML 404 page for `/v1` itself. A path whose percent-encoding is not
+/// UTF-8 is refused here with `invalid_path`, before any route sees it. Headers that tell the
+/// client what to do next (`Allow`, `Retry-After`, `WWW-Authenticate`) are kept.
+pub async fn api_errors_as_json(req: Request, next: Next) -> Response {
+    if !is_api_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    if !path_decodes(req.uri().path()) {
+        return error_response(&AppError::new(
+            ErrorCode::InvalidPath,
+            "The path is not valid: a percent-encoded part of it is not UTF-8. Ids are sent as they are, in ASCII.",
+        ));
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let err = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than Perch reads ({} KiB). Every endpoint takes a small JSON body.", crate::BODY_LIMIT / 1024),
+        ),
+        StatusCode::NOT_FOUND => AppError::new(ErrorCode::NotFound, "No such endpoint. The endpoints are described at /v1/openapi.json."),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::new(ErrorCode::MethodNotAllowed, "This path does not take this method; the Allow header lists the ones it takes."),
+        s if s.is_server_error() => {
+            tracing::error!(%method, path = %path, status = s.as_u16(), "a non-JSON server error under /v1");
+            AppError::new(ErrorCode::Internal, "Something went wrong on our side. Try again.")
+        }
+        // axum's rejections of a path parameter or a body it could not read.
+        _ => AppError::new(ErrorCode::BadRequest, "The request could not be read. The endpoints and what they take are described at /v1/openapi.json."),
+    };
+    let mut json = error_response(&err);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = res.headers().get(&name) {
+            json.headers_mut().insert(name, v.clone());
+        }
+    }
+    json
+}
+
 /// Security headers on every response (security.md D.23). HTML pages carry their own
 /// Content-Security-Policy with the nonce of their hydration script; everything else gets one
 /// that allows nothing.
@@ -159,6 +232,16 @@ mod tests {
     fn same_origin_and_non_browser_requests_pass() {
         assert_eq!(cross_site_reason(&headers(&[]), ORIGIN), None);
         assert_eq!(cross_site_reason(&headers(&[("origin", ORIGIN), ("sec-fetch-site", "same-origin")]), ORIGIN), None);
+    }
+
+    #[test]
+    fn a_path_decodes_when_its_percent_encoding_is_utf8() {
+        for ok in ["/v1/accounts/xac_1", "/v1/accounts/%C3%A9", "/v1/a%2Fb", "/v1/100%", "/v1/%zz", "/v1/%4"] {
+            assert!(path_decodes(ok), "{ok}");
+        }
+        for bad in ["/v1/accounts/%FF", "/v1/accounts/%C3%28", "/v1/%ED%A0%80", "/v1/%c3"] {
+            assert!(!path_decodes(bad), "{bad}");
+        }
     }
 
     #[test]

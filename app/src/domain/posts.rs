@@ -50,7 +50,8 @@ pub fn weighted_length(text: &str) -> usize {
     for word in text.split_inclusive(char::is_whitespace) {
         let bare = word.trim_end_matches(char::is_whitespace);
         if is_link(bare) {
-            total += LINK_WEIGHT + (word.len() - bare.len());
+            // The white space after it weighs what it weighs anywhere (an ideographic space 2).
+            total += LINK_WEIGHT + word[bare.len()..].chars().map(char_weight).sum::<usize>();
             continue;
         }
         let mut after_joiner = false;
@@ -155,6 +156,101 @@ mod tests {
         assert_eq!(parse_post_id("reply_to_post_id", " 1686626240768163840 ").unwrap(), "1686626240768163840");
         for bad in ["", "abc", "12345678901234567890", "-1", "1 2"] {
             assert!(parse_post_id("quote_post_id", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn known_counts() {
+        for (text, count) in [
+            ("", 0),
+            (" ", 1),
+            ("a\nb", 3),
+            ("Ünïcödé", 7),
+            // Thai and Hangul Jamo are in the weight-1 ranges; a Hangul syllable is not.
+            ("สวัสดี", 6),
+            ("한", 2),
+            // Curly quotes are in a weight-1 range; the ellipsis is not.
+            ("\u{2018}hi\u{2019}", 4),
+            ("\u{2026}", 2),
+            ("https://t.co", 23),
+            ("HTTPS://EXAMPLE.COM/PATH", 23),
+            ("http://a.b", 23),
+            ("https://t.co\u{3000}x", 23 + 2 + 1),
+            // Not links: no dot, nothing after the scheme, another scheme.
+            ("http://localhost", 16),
+            ("http://", 7),
+            ("ftp://example.com", 17),
+            ("example.com", 11),
+            ("🏳\u{FE0F}\u{200D}🌈", 2),
+            ("👩🏽\u{200D}💻 and 👍", 2 + 5 + 2),
+        ] {
+            assert_eq!(weighted_length(text), count, "{text:?}");
+        }
+        assert_eq!(weighted_length(&"a".repeat(280)), 280);
+        assert_eq!(weighted_length(&"😀".repeat(140)), 280);
+        assert_eq!(weighted_length(&vec!["https://example.com"; 11].join(" ")), 11 * 23 + 10);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// Pieces a post is made of, in weights 0 to 23: ASCII, accented Latin, CJK, emoji with a
+        /// skin tone or joined into one, white space, links and a link-like word without a dot.
+        fn piece() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![
+                "a", "Z", "é", "1", ".", "日", "語", "😀", "👍🏽", "👨\u{200D}👩\u{200D}👧", "\u{FE0F}", "\u{200D}",
+                " ", "\n", "\t", "https://example.com/a", "http://t.co", "http://localhost",
+            ])
+        }
+
+        /// Texts of 0 to about 320 weighted characters, around the limit of 280.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![vec(piece(), 0..200).prop_map(|p| p.concat()), any::<String>()]
+        }
+
+        proptest! {
+            /// Counting and parsing never panic, whatever the text.
+            #[test]
+            fn any_text_is_counted_and_parsed_without_panicking(raw in any::<String>()) {
+                let _ = weighted_length(&raw);
+                let _ = PostText::parse(&raw);
+            }
+
+            /// Appending never lowers the count, as long as it does not turn the last word into a
+            /// link: text without `:` has no links, and a word appended after white space leaves
+            /// the words before it alone. (`http://localhost` is 16 and `http://localhost.com` 23:
+            /// appending to a word can make it a link, which X counts 23 whatever its length.)
+            #[test]
+            fn appending_never_lowers_the_count(a in text(), b in text(), gap in "[ \n\t]") {
+                let longer = format!("{a}{gap}{b}");
+                prop_assert!(weighted_length(&longer) >= weighted_length(&a));
+                let (a, b) = (a.replace(':', ""), b.replace(':', ""));
+                let longer = a.clone() + &b;
+                prop_assert!(weighted_length(&longer) >= weighted_length(&a));
+            }
+
+            /// A text that is not blank and has no control characters is accepted exactly when X
+            /// counts it at most 280, and is kept as it was sent.
+            #[test]
+            fn text_is_accepted_iff_its_count_is_at_most_280(raw in text()) {
+                let printable = !raw.trim().is_empty() && !raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+                let fits = weighted_length(&raw) <= MAX_WEIGHTED_LENGTH;
+                match PostText::parse(&raw) {
+                    Ok(text) => {
+                        prop_assert!(printable && fits);
+                        prop_assert_eq!(text.as_str(), raw.as_str());
+                    }
+                    Err(e) => {
+                        prop_assert!(!(printable && fits), "{raw:?} was refused: {}", e.message);
+                        prop_assert_eq!(e.field.as_deref(), Some("text"));
+                        if printable {
+                            prop_assert!(e.message.contains(&weighted_length(&raw).to_string()), "{}", e.message);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -248,4 +248,94 @@ mod tests {
             assert!(!e.message.contains(bad), "{bad}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A Client ID in X's shape: base64url text of `<random>:1:ci`, so ending in `MTpjaQ`.
+        /// It starts with a lowercase letter, which no Bearer Token or Access Token does.
+        fn client_id() -> impl Strategy<Value = String> {
+            "[a-z][A-Za-z0-9_-]{21,60}MTpjaQ"
+        }
+
+        /// A Client Secret in X's shape: 50 base64url characters (here starting with a lowercase
+        /// letter, so it cannot also look like a Bearer Token or an Access Token).
+        fn client_secret() -> impl Strategy<Value = String> {
+            "[a-z][A-Za-z0-9_-]{49}".prop_filter("not a Client ID", |s| !s.ends_with("MTpjaQ"))
+        }
+
+        /// White space that copying from a web page adds around a value.
+        fn padding() -> impl Strategy<Value = String> {
+            "[ \t\r\n\u{a0}\u{2003}\u{3000}]{0,4}"
+        }
+
+        /// Anything a person might paste, from any Unicode to near misses of X's shapes.
+        fn pasted() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[A-Za-z0-9_%: -]{0,140}",
+                "[0-9]{1,12}-[A-Za-z0-9]{0,45}",
+                "A{15,25}[A-Za-z0-9%]{0,100}",
+                client_id(),
+                client_secret(),
+            ]
+        }
+
+        proptest! {
+            /// Neither parser panics on any input, and what either accepts reads back the same
+            /// through the parser (the trimmed input, no longer than [`MAX_LEN`]).
+            #[test]
+            fn any_input_is_accepted_or_refused_without_panicking_and_accepted_values_round_trip(input in pasted()) {
+                if let Ok(id) = ClientId::parse(&input) {
+                    prop_assert_eq!(id.as_str(), input.trim());
+                    prop_assert!(id.as_str().chars().count() <= MAX_LEN);
+                    prop_assert_eq!(ClientId::parse(id.as_str()), Ok(id.clone()));
+                    prop_assert_eq!(id.preview(), id.as_str().chars().take(ClientId::PREVIEW_LEN).collect::<String>());
+                }
+                if let Ok(secret) = ClientSecret::parse(&input) {
+                    prop_assert_eq!(secret.expose(), input.trim());
+                    prop_assert!(ClientSecret::parse(secret.expose()).is_ok_and(|again| again == secret));
+                    prop_assert!(ClientId::parse(&input).is_err(), "no value is both");
+                }
+            }
+
+            /// Every refusal names its field and never repeats what was pasted (security.md B.8).
+            #[test]
+            fn a_refusal_names_its_field_and_never_quotes_the_input(input in "[A-Za-z0-9_%-]{16,140}") {
+                if let Err(e) = ClientSecret::parse(&input) {
+                    prop_assert_eq!(e.field.as_deref(), Some("client_secret"));
+                    prop_assert!(!e.message.contains(&input));
+                }
+                if let Err(e) = ClientId::parse(&input) {
+                    prop_assert_eq!(e.field.as_deref(), Some("client_id"));
+                    prop_assert!(!e.message.contains(&input));
+                }
+            }
+
+            /// X's shapes are accepted, and the white space copying adds around them is trimmed
+            /// (the module's documented behaviour), while white space inside is refused.
+            #[test]
+            fn valid_values_wrapped_in_white_space_parse_to_the_bare_value(
+                id in client_id(), secret in client_secret(), before in padding(), after in padding(), at in 1usize..20,
+            ) {
+                let wrapped = format!("{before}{id}{after}");
+                prop_assert_eq!(ClientId::parse(&wrapped), ClientId::parse(&id));
+                prop_assert!(ClientId::parse(&wrapped).is_ok_and(|parsed| parsed.as_str() == id));
+                let wrapped = format!("{before}{secret}{after}");
+                prop_assert!(ClientSecret::parse(&wrapped).is_ok_and(|parsed| parsed.expose() == secret));
+                let split = [&secret[..at], " ", &secret[at..]].concat();
+                prop_assert!(ClientSecret::parse(&split).unwrap_err().message.contains("spaces"));
+                let split = [&id[..at], "\n", &id[at..]].concat();
+                prop_assert!(ClientId::parse(&split).unwrap_err().message.contains("spaces"));
+            }
+
+            /// Pasting one value in the other's field is caught, whichever way round.
+            #[test]
+            fn a_client_id_and_a_secret_are_never_taken_for_each_other(id in client_id(), secret in client_secret()) {
+                prop_assert!(ClientSecret::parse(&id).unwrap_err().message.contains("Client ID field"));
+                prop_assert!(ClientId::parse(&secret).is_err());
+            }
+        }
+    }
 }

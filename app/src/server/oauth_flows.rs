@@ -234,4 +234,91 @@ mod tests {
         assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(h, state_hash(&a));
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::server::Db;
+        use crate::server::connect::Callback;
+        use crate::server::vault::MasterKey;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// `bytes` percent-encoded, as a browser carries any bytes in a query.
+        fn encoded(bytes: &[u8]) -> String {
+            bytes.iter().map(|b| format!("%{b:02X}")).collect()
+        }
+
+        /// What the callback reads from a query: a query that does not parse carries no state.
+        fn state_of(query: &str) -> Option<String> {
+            let uri: axum::http::Uri = format!("/oauth/callback/twitter?{query}").parse().ok()?;
+            axum::extract::Query::<Callback>::try_from_uri(&uri).ok()?.0.state
+        }
+
+        /// A connect link's flow in a fresh SQLite database: the kind bound by its state alone.
+        async fn one_link_flow(dir: &std::path::Path) -> (Db, KeyRing, String) {
+            let db = Db::connect(&format!("sqlite://{}", dir.join("perch.db").display())).await.unwrap();
+            db.migrate().await.unwrap();
+            sqlx::query("insert into organizations (id, name, created_at) values ('org_1', 'Acme', 0)").execute(db.pool()).await.unwrap();
+            let vault = KeyRing::new(vec![MasterKey::generate()]).unwrap();
+            let credentials = Resolved {
+                credential_id: "crd_1".into(),
+                brand_id: None,
+                client_id: ClientId::parse("M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ").unwrap(),
+                client_secret: ClientSecret::parse("kJ9_x2Lm-QpR7sT4vW8yZ1aB3cD5eF6gH0iJ2kL4mN6oP8qR0s").unwrap(),
+                generation: 1,
+            };
+            let flow = NewFlow { org_id: "org_1", started_by: StartedBy::ApiKey("key_1"), brand_id: None, account_id: None, credentials: &credentials };
+            let started = start(db.pool(), &vault, None, flow).await.unwrap();
+            (db, vault, started.state)
+        }
+
+        /// The callback's `state` is whatever comes back in a browser's URL: any bytes,
+        /// percent-encoded or not, near misses of the real state included. Reading it never
+        /// panics, its hash is always 64 hex digits, and no value but the flow's own state finds
+        /// the flow (`is_link`) or takes it (`take`): afterwards the real state still takes it,
+        /// once (security.md E.24, E.27).
+        #[test]
+        fn a_state_of_any_bytes_never_panics_and_never_finds_another_flow() {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = std::env::temp_dir().join(format!("perch-flows-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let (db, vault, real) = rt.block_on(one_link_flow(&dir));
+            let near_miss = (0..real.len(), any::<char>()).prop_map({
+                let real = real.clone();
+                move |(at, c)| {
+                    let mut s: Vec<char> = real.chars().collect();
+                    s[at] = c;
+                    s.into_iter().collect::<String>()
+                }
+            });
+            let queries = prop_oneof![
+                vec(any::<u8>(), 0..600).prop_map(|b| format!("state={}&code=abc", encoded(&b))),
+                "[A-Za-z0-9%&=+;._~-]{0,120}",
+                near_miss.prop_map(|s| format!("state={}", encoded(s.as_bytes()))),
+                Just(format!("state={}", &real[..real.len() - 1])),
+                Just(format!("state={real}x")),
+                Just(format!("state={}", real.to_uppercase())),
+                Just(format!("state=&state={real}")),
+            ];
+            proptest!(ProptestConfig::with_cases(256), |(query in queries)| {
+                let Some(state) = state_of(&query) else { return Ok(()) };
+                let hash = state_hash(&state);
+                prop_assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+                if state != real {
+                    prop_assert_ne!(&hash, &state_hash(&real));
+                    rt.block_on(async {
+                        assert_eq!(is_link(db.pool(), &state).await.unwrap(), None, "{query}");
+                        assert!(take(db.pool(), &vault, &state).await.unwrap().is_none(), "{query}");
+                    });
+                }
+            });
+            rt.block_on(async {
+                assert_eq!(is_link(db.pool(), &real).await.unwrap(), Some(true), "no other state took the flow");
+                assert!(take(db.pool(), &vault, &real).await.unwrap().is_some());
+                assert!(take(db.pool(), &vault, &real).await.unwrap().is_none(), "single use");
+                db.close().await;
+            });
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }
