@@ -60,7 +60,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/perch.css"/>
-        <Title formatter=|t: String| if t.is_empty() { "Perch".to_owned() } else { format!("{t} · Perch") }/>
+        <Title formatter=page_title/>
         <Router>
             // Every page renders whole before it is sent (SsrMode::Async): that is what lets a
             // page answer a redirect or a 404 status, and with JavaScript off it is all there is.
@@ -79,6 +79,19 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// The document's title: "<page> · Perch".
+///
+/// On the server, leptos_meta writes the formatted title into `<title>…</title>` as it is, without
+/// escaping (leptos_meta 0.8 `ServerMetaContext`), so a brand named `</title><script>…` would end the
+/// element: the text is escaped here, and only there (security.md H.40). In the browser the same
+/// formatter feeds `document.title`, which takes plain text, so escaping it there would show
+/// `&lt;` to the user; the browser's parse of the escaped `<title>` and the hydrated
+/// `document.title` are then the same text.
+fn page_title(text: String) -> String {
+    let title = if text.is_empty() { "Perch".to_owned() } else { format!("{text} · Perch") };
+    if cfg!(feature = "ssr") { title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;") } else { title }
 }
 
 /// The browser entry point: picks up the server-rendered page and makes it interactive.

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use app::domain::{ACCOUNTS_PAGE, CALLBACK_PATH, CONNECT_PATH};
+use app::domain::{ACCOUNTS_PAGE, AccountId, BrandId, CALLBACK_PATH, CONNECT_PATH};
 use app::error::AppError;
 use app::server::AppState;
 use app::domain::ConnectResult;
@@ -38,6 +38,19 @@ struct ConnectForm {
     account_id: Option<String>,
 }
 
+impl ConnectForm {
+    /// The card (`brand_id`, empty or `default` for the organization default) and the account to
+    /// reconnect, parsed: an id that cannot exist is refused here, before any query.
+    fn ids(&self) -> Result<(Option<BrandId>, Option<AccountId>), AppError> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        let brand_id = given(&self.brand_id).filter(|b| *b != "default").map(|b| BrandId::or_invalid("brand_id", b)).transpose()?;
+        let account_id = given(&self.account_id).map(|a| AccountId::or_invalid("account_id", a)).transpose()?;
+        Ok((brand_id, account_id))
+    }
+}
+
 /// Where a signed-out browser goes: sign in, then back to the accounts page.
 fn sign_in() -> Response {
     Redirect::to(&format!("/login?next={}", app::components::layout::encode_query_value(ACCOUNTS_PAGE))).into_response()
@@ -57,7 +70,11 @@ async fn start(State(state): State<AppState>, session: Session, form: Result<For
     let Ok(Form(form)) = form else {
         return failed(AppError::new(app::error::ErrorCode::BadRequest, "The Connect form was incomplete. Reload the page and press Connect again."));
     };
-    match connect::start(&state, &viewer, &session, form.brand_id.as_deref(), form.account_id.as_deref()).await {
+    let (brand_id, account_id) = match form.ids() {
+        Ok(ids) => ids,
+        Err(e) => return failed(e),
+    };
+    match connect::start(&state, &viewer, &session, brand_id.as_ref().map(BrandId::as_str), account_id.as_ref().map(AccountId::as_str)).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => failed(e),
     }

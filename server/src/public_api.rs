@@ -18,7 +18,7 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use app::domain::{AccountView, BrandView, PostText, PostView, parse_post_id};
+use app::domain::{AccountId, AccountView, BrandId, BrandView, PostText, PostView, parse_post_id};
 use app::error::{AppError, ErrorCode};
 use app::server::api_keys::{self, KeyHolder};
 use app::server::posts::{self, Failure, NewPost};
@@ -177,7 +177,8 @@ async fn list_accounts(
         return Err(fail(AppError::new(ErrorCode::BadRequest, "The only query parameter is brand_id.")));
     };
     let pool = state.db.pool();
-    let brand_id = q.brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let brand_id = q.brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(BrandId::or_not_found).transpose().map_err(fail)?;
+    let brand_id = brand_id.as_ref().map(BrandId::as_str);
     if let Some(b) = brand_id {
         brands::get(pool, &key.org_id, b).await.map_err(|e| fail(e.into()))?.ok_or_else(|| fail(AppError::not_found("brand")))?;
     }
@@ -206,8 +207,8 @@ async fn connect_link(State(state): State<AppState>, headers: HeaderMap, bytes: 
     if b.platform != "twitter" {
         return Err(fail(AppError::invalid("platform", "The only platform is \"twitter\".")));
     }
-    let brand_id = b.brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
-    let link = connect::link(&state, &key, brand_id).await.map_err(fail)?;
+    let brand_id = b.brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(|b| BrandId::or_invalid("brand_id", b)).transpose().map_err(fail)?;
+    let link = connect::link(&state, &key, brand_id.as_ref().map(BrandId::as_str)).await.map_err(fail)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -221,10 +222,16 @@ async fn connect_link(State(state): State<AppState>, headers: HeaderMap, bytes: 
 }
 
 /// `DELETE /v1/accounts/{id}`: revokes the tokens at X and deletes them.
-async fn disconnect(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
+async fn disconnect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Answer {
     let key = key(&state, &headers).await?;
-    let outcome = connect::disconnect(&state, &key.org_id, &key.actor(), id.trim()).await.map_err(fail)?;
-    Ok(Json(json!({ "data": { "id": id.trim(), "username": outcome.username, "revoked_at_x": outcome.revoked } })).into_response())
+    // A path that is no id (not even UTF-8, a NUL, a quote) names no account.
+    let id = path.ok().and_then(|Path(id)| AccountId::parse(&id)).ok_or_else(|| fail(AppError::not_found("X account")))?;
+    let outcome = connect::disconnect(&state, &key.org_id, &key.actor(), id.as_str()).await.map_err(fail)?;
+    Ok(Json(json!({ "data": { "id": id.as_str(), "username": outcome.username, "revoked_at_x": outcome.revoked } })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -259,7 +266,8 @@ async fn create_post(State(state): State<AppState>, headers: HeaderMap, bytes: B
     let text = PostText::parse(&b.text).map_err(fail)?;
     let reply = b.reply_to_post_id.as_deref().map(|id| parse_post_id("reply_to_post_id", id)).transpose().map_err(fail)?;
     let quote = b.quote_post_id.as_deref().map(|id| parse_post_id("quote_post_id", id)).transpose().map_err(fail)?;
-    let new = NewPost { account_id: b.account_id.trim(), text: &text, reply_to_post_id: reply.as_deref(), quote_post_id: quote.as_deref() };
+    let account_id = AccountId::or_invalid("account_id", &b.account_id).map_err(fail)?;
+    let new = NewPost { account_id: account_id.as_str(), text: &text, reply_to_post_id: reply.as_deref(), quote_post_id: quote.as_deref() };
     match posts::create(&state, &key, new).await {
         Ok(p) => Ok((StatusCode::CREATED, Json(json!({ "data": post_json(&p) }))).into_response()),
         Err(Failure::RateLimited { error, retry_after_secs }) => {

@@ -1116,10 +1116,11 @@ async fn h38_malformed_json_wrong_content_type_and_unknown_fields_get_a_400(b: B
         assert_eq!(r.status, 400, "DELETE ?{query}: {}", r.body);
         assert_eq!(api_error(&r)["code"], "bad_request");
     }
-    // Hostile ids are just unknown brands.
+    // Hostile ids are no ids at all: refused on the field before any query (H.38).
     for brand_id in ["' or 1=1 --", "<script>alert(1)</script>", "../../etc/passwd"] {
         let r = api_put(&c, &pair_for(ID_A, CANARY, brand_id)).await;
-        assert_eq!(r.status, 404, "{brand_id}: {}", r.body);
+        assert_eq!(r.status, 422, "{brand_id}: {}", r.body);
+        assert_eq!(api_error(&r)["field"], "brand_id", "{brand_id}");
         assert!(!r.body.contains("<script>"), "{}", r.body);
     }
     // More than Perch reads.

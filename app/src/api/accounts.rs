@@ -17,8 +17,9 @@ pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
 #[server(endpoint = "twitter/accounts/check")]
 pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, AppError> {
     let (state, viewer) = crate::server::auth::require_viewer().await?;
-    let (_, result) = crate::server::connect::check(&state, &viewer, account_id.trim()).await?;
-    leptos_axum::redirect(&check_url(result, account_id.trim()));
+    let id = crate::domain::AccountId::or_not_found(&account_id)?;
+    let (_, result) = crate::server::connect::check(&state, &viewer, id.as_str()).await?;
+    leptos_axum::redirect(&check_url(result, id.as_str()));
     Ok(result)
 }
 
@@ -27,7 +28,8 @@ pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, Ap
 #[server(endpoint = "twitter/accounts/disconnect")]
 pub async fn disconnect_twitter_account(account_id: String) -> Result<DisconnectOutcome, AppError> {
     let (state, viewer) = crate::server::auth::require_viewer().await?;
-    let outcome = crate::server::connect::disconnect(&state, &viewer.org_id, &viewer.email, account_id.trim()).await?;
+    let id = crate::domain::AccountId::or_not_found(&account_id)?;
+    let outcome = crate::server::connect::disconnect(&state, &viewer.org_id, &viewer.email, id.as_str()).await?;
     leptos_axum::redirect(&disconnected_url(&outcome));
     Ok(outcome)
 }

@@ -12,7 +12,8 @@ pub async fn list_brands() -> Result<Vec<BrandView>, AppError> {
 #[server(endpoint = "brands/get")]
 pub async fn get_brand(id: String) -> Result<BrandView, AppError> {
     let (state, viewer) = crate::server::auth::require_viewer().await?;
-    crate::server::brands::get(state.db.pool(), &viewer.org_id, &id)
+    let id = crate::domain::BrandId::or_not_found(&id)?;
+    crate::server::brands::get(state.db.pool(), &viewer.org_id, id.as_str())
         .await?
         .ok_or_else(|| AppError::not_found("brand"))
 }
@@ -25,10 +26,11 @@ pub async fn create_brand(name: String) -> Result<BrandView, AppError> {
 
 #[server(endpoint = "brands/rename")]
 pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
-    use crate::domain::BrandName;
+    use crate::domain::{BrandId, BrandName};
     let (state, viewer) = crate::server::auth::require_manager().await?;
+    let id = BrandId::or_not_found(&id)?;
     let name = BrandName::parse(&name)?;
-    match crate::server::brands::rename(state.db.pool(), &viewer.org_id, &id, &name).await {
+    match crate::server::brands::rename(state.db.pool(), &viewer.org_id, id.as_str(), &name).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(AppError::not_found("brand")),
         Err(e) if e.is_unique_violation() => Err(crate::server::brands::duplicate_name()),
@@ -39,12 +41,14 @@ pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
 #[server(endpoint = "brands/delete")]
 pub async fn delete_brand(id: String) -> Result<(), AppError> {
     let (state, viewer) = crate::server::auth::require_manager().await?;
-    crate::server::brands::get(state.db.pool(), &viewer.org_id, &id).await?.ok_or_else(|| AppError::not_found("brand"))?;
-    let (accounts, revoked) = crate::server::connect::disconnect_brand(&state, &viewer, &id).await?;
+    let id = crate::domain::BrandId::or_not_found(&id)?;
+    let id = id.as_str();
+    crate::server::brands::get(state.db.pool(), &viewer.org_id, id).await?.ok_or_else(|| AppError::not_found("brand"))?;
+    let (accounts, revoked) = crate::server::connect::disconnect_brand(&state, &viewer, id).await?;
     if accounts > 0 {
         tracing::info!(org_id = %viewer.org_id, brand_id = %id, accounts, revoked, "X accounts of a deleted brand disconnected");
     }
-    if !crate::server::brands::delete(state.db.pool(), &viewer.org_id, &id).await? {
+    if !crate::server::brands::delete(state.db.pool(), &viewer.org_id, id).await? {
         return Err(AppError::not_found("brand"));
     }
     tracing::info!(org_id = %viewer.org_id, brand_id = %id, "brand deleted");

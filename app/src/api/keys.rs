@@ -91,13 +91,15 @@ pub async fn create_api_key(name: String) -> Result<CreatedKey, AppError> {
 #[server(endpoint = "keys/revoke")]
 pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
     let (state, viewer) = crate::server::auth::require_manager().await?;
-    match crate::server::api_keys::revoke(state.db.pool(), &viewer.org_id, key_id.trim(), &viewer.email).await? {
+    let key_id = crate::domain::ApiKeyId::or_not_found(&key_id)?;
+    let key_id = key_id.as_str();
+    match crate::server::api_keys::revoke(state.db.pool(), &viewer.org_id, key_id, &viewer.email).await? {
         None => Err(AppError::not_found("API key")),
         Some(revoked) => {
             if revoked {
-                tracing::info!(org_id = %viewer.org_id, key_id = %key_id.trim(), "API key revoked");
+                tracing::info!(org_id = %viewer.org_id, key_id, "API key revoked");
             }
-            leptos_axum::redirect(&format!("{}?revoked={}", crate::domain::API_KEYS_PAGE, crate::components::layout::encode_query_value(key_id.trim())));
+            leptos_axum::redirect(&format!("{}?revoked={}", crate::domain::API_KEYS_PAGE, crate::components::layout::encode_query_value(key_id)));
             Ok(())
         }
     }

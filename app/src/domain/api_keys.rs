@@ -29,6 +29,9 @@ impl ApiKeyName {
         if super::has_invisible_chars(name) {
             return Err(AppError::invalid("name", "The name contains invisible or control characters. Type it again."));
         }
+        if super::has_unreadable_chars(name) {
+            return Err(AppError::invalid("name", "Part of the name could not be read (it was not sent as UTF-8). Type it again."));
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -77,7 +80,7 @@ mod tests {
     #[test]
     fn names_are_trimmed_visible_and_short() {
         assert_eq!(ApiKeyName::parse("  CMS production ").unwrap().as_str(), "CMS production");
-        for bad in ["", "   ", "a\u{0}b", "x\u{200B}y", &"k".repeat(61)] {
+        for bad in ["", "   ", "a\u{0}b", "\u{0}", "x\u{200B}y", "Caf\u{FFFD}", &"k".repeat(61)] {
             assert!(ApiKeyName::parse(bad).is_err(), "{bad:?}");
         }
         assert!(ApiKeyName::parse(&"k".repeat(60)).is_ok());

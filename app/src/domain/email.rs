@@ -26,7 +26,7 @@ impl Email {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\u{FFFD}');
         if !well_formed {
             return Err(AppError::invalid("email", "That does not look like an email address (name@example.com)."));
         }
@@ -55,7 +55,10 @@ mod tests {
 
     #[test]
     fn refuses_the_usual_slips() {
-        for bad in ["", "   ", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@example.com."] {
+        for bad in [
+            "", "   ", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@example.com.",
+            "ada\u{0}@example.com", "ada@example.com\u{0}", "ad\u{FFFD}@example.com",
+        ] {
             let err = Email::parse(bad).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("email"), "{bad:?}");
         }

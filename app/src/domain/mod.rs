@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod email;
+mod ids;
 mod names;
 mod password;
 mod posts;
@@ -15,6 +16,7 @@ mod x_app;
 pub use accounts::*;
 pub use api_keys::*;
 pub use email::Email;
+pub use ids::{AccountId, ApiKeyId, BrandId};
 pub use names::{BrandName, OrgName};
 pub use password::Password;
 pub use posts::*;
@@ -26,4 +28,10 @@ pub use x_app::{ClientId, ClientSecret};
 /// Characters a user cannot see or mean in a name: control characters and the like.
 pub(crate) fn has_invisible_chars(s: &str) -> bool {
     s.chars().any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{FEFF}'))
+}
+
+/// Whether `s` holds U+FFFD, what form decoding puts where a field's bytes were not UTF-8
+/// (`name=%FF`): text that arrived damaged, never what someone meant to type.
+pub(crate) fn has_unreadable_chars(s: &str) -> bool {
+    s.contains('\u{FFFD}')
 }

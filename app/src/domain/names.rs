@@ -1,4 +1,4 @@
-use super::has_invisible_chars;
+use super::{has_invisible_chars, has_unreadable_chars};
 use crate::error::AppError;
 
 fn parse_name(input: &str, field: &str, what: &str, max: usize) -> Result<String, AppError> {
@@ -12,6 +12,9 @@ fn parse_name(input: &str, field: &str, what: &str, max: usize) -> Result<String
     }
     if has_invisible_chars(&s) {
         return Err(AppError::invalid(field, format!("The {what} name contains invisible or control characters; retype it.")));
+    }
+    if has_unreadable_chars(&s) {
+        return Err(AppError::invalid(field, format!("Part of the {what} name could not be read (it was not sent as UTF-8); retype it.")));
     }
     Ok(s)
 }
@@ -75,5 +78,14 @@ mod tests {
         assert!(BrandName::parse(&"é".repeat(80)).is_ok(), "the limit counts characters, not bytes");
         assert!(BrandName::parse("Acme\u{200B}").is_err());
         assert_eq!(OrgName::parse("").unwrap_err().field.as_deref(), Some("org_name"));
+    }
+
+    #[test]
+    fn refuses_nul_bytes_and_text_that_was_not_utf8() {
+        for bad in ["Acme\u{0}Corp", "\u{0}", "Acme\u{7F}", "Caf\u{FFFD}"] {
+            assert_eq!(BrandName::parse(bad).unwrap_err().field.as_deref(), Some("name"), "{bad:?}");
+            assert_eq!(OrgName::parse(bad).unwrap_err().field.as_deref(), Some("org_name"), "{bad:?}");
+        }
+        assert!(BrandName::parse("Caf\u{FFFD}").unwrap_err().message.contains("UTF-8"));
     }
 }

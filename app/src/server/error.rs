@@ -25,6 +25,14 @@ impl ServerError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, ServerError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
+
+    /// Whether PostgreSQL refused text it cannot store: a NUL byte (SQLSTATE 22021,
+    /// character_not_in_repertoire) or a character the database encoding lacks (22P05). Input
+    /// is parsed before it reaches a query, so this is a backstop for text that slipped past:
+    /// the client's to fix, never an internal error.
+    pub fn is_unstorable_text(&self) -> bool {
+        matches!(self, ServerError::Database(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("22021" | "22P05")))
+    }
 }
 
 /// A short random id that ties a user's error message to the log line with the details.
@@ -35,6 +43,13 @@ pub fn correlation_id() -> String {
 
 impl From<ServerError> for AppError {
     fn from(err: ServerError) -> Self {
+        if err.is_unstorable_text() {
+            tracing::warn!(error = %err, "text the database cannot store refused");
+            return AppError::new(
+                ErrorCode::BadRequest,
+                "The request contains characters Perch cannot store, such as a NUL byte. Remove them and try again.",
+            );
+        }
         let id = correlation_id();
         tracing::error!(correlation_id = %id, error = %err, "internal error");
         AppError {

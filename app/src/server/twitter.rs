@@ -15,7 +15,7 @@ use super::credentials::{self, Actor};
 use super::vault::{Aad, KeyRing};
 use super::{AppState, brands, now};
 use crate::domain::{
-    BrandCredentials, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome, TestOutcome,
+    BrandCredentials, BrandId, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome, TestOutcome,
     TwitterSettings, Viewer, callback_url,
 };
 use crate::error::AppError;
@@ -70,6 +70,12 @@ async fn store_memos(session: &Session, mut all: Vec<Memo>) -> Result<(), AppErr
 /// An empty `brand_id` (a form's hidden field for the default) means the default.
 pub fn normalize_target(brand_id: Option<&str>) -> Option<&str> {
     brand_id.map(str::trim).filter(|b| !b.is_empty())
+}
+
+/// The target a request's body names: the default, or a brand by a well-formed id (whether the
+/// organization has it is [`target_label`]'s question).
+fn parse_target(brand_id: Option<&str>) -> Result<Option<BrandId>, AppError> {
+    normalize_target(brand_id).map(|b| BrandId::or_invalid("brand_id", b)).transpose()
 }
 
 fn require_manager(viewer: &Viewer) -> Result<(), AppError> {
@@ -146,7 +152,8 @@ pub async fn test(
     client_secret: &str,
 ) -> Result<TestOutcome, AppError> {
     require_manager(viewer)?;
-    let target = normalize_target(target);
+    let target = parse_target(target)?;
+    let target = target.as_ref().map(BrandId::as_str);
     let label = target_label(state, viewer, target).await?;
     let (id, secret) = parse_pair(client_id, client_secret)?;
     let check = state.x.test_credentials(&id, &secret, &callback_url(&state.config.public_url)).await;
@@ -180,7 +187,8 @@ pub async fn save(
     client_secret: &str,
 ) -> Result<SaveOutcome, AppError> {
     require_manager(viewer)?;
-    let target = normalize_target(target);
+    let target = parse_target(target)?;
+    let target = target.as_ref().map(BrandId::as_str);
     let label = target_label(state, viewer, target).await?;
     let (id, secret) = parse_pair(client_id, client_secret)?;
     let fp = fingerprint(&state.vault, &viewer.org_id, target, &id, &secret);
@@ -215,7 +223,9 @@ pub async fn save(
 /// default).
 pub async fn remove(state: &AppState, viewer: &Viewer, target: Option<&str>) -> Result<(), AppError> {
     require_manager(viewer)?;
-    let target = normalize_target(target);
+    // Named by a query on the JSON API (`DELETE ?brand_id=`): an id that cannot exist is not found.
+    let target = normalize_target(target).map(BrandId::or_not_found).transpose()?;
+    let target = target.as_ref().map(BrandId::as_str);
     let label = target_label(state, viewer, target).await?;
     let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
     match credentials::remove(state.db.pool(), &actor, target).await? {

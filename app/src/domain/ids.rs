@@ -1,0 +1,107 @@
+//! Perch's ids as they arrive in paths, queries and forms. An id is a type prefix, `_`, and lower-case
+//! letters and digits (`server::ids::new_id` makes `brd_` and 32 hex digits). Anything else (a NUL
+//! byte, a quote, a non-ASCII letter, the wrong prefix) cannot name anything, so it is answered at
+//! the edge and never reaches a query: PostgreSQL refuses a NUL in text outright, which would
+//! otherwise surface as an internal error.
+//!
+//! Only the alphabet and the prefix are checked, not the length of a generated id: whether a
+//! well-formed id exists is the database's answer (404), the same for every organization.
+
+use crate::error::AppError;
+
+/// The longest run of letters and digits after the prefix accepted (new ids have 32).
+const MAX_BODY_LEN: usize = 64;
+
+/// `input` trimmed, if it is `<prefix>_` followed by 1 to [`MAX_BODY_LEN`] of `[a-z0-9]`.
+fn well_formed<'a>(input: &'a str, prefix: &str) -> Option<&'a str> {
+    let id = input.trim();
+    let body = id.strip_prefix(prefix)?.strip_prefix('_')?;
+    let ok = !body.is_empty() && body.len() <= MAX_BODY_LEN && body.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    ok.then_some(id)
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// The id, trimmed, or `None` when it cannot be one.
+            pub fn parse(input: &str) -> Option<Self> {
+                well_formed(input, $prefix).map(|id| Self(id.to_owned()))
+            }
+
+            /// For the id of what a request acts on (a path, a query, the record a form is
+            /// about): one that cannot exist is not found, exactly like one that does not.
+            pub fn or_not_found(input: &str) -> Result<Self, AppError> {
+                Self::parse(input).ok_or_else(|| AppError::not_found($what))
+            }
+
+            /// For an id given in a field of a request's body: one that cannot exist is a
+            /// validation error on that field.
+            pub fn or_invalid(field: &str, input: &str) -> Result<Self, AppError> {
+                Self::parse(input).ok_or_else(|| {
+                    AppError::invalid(
+                        field,
+                        format!(concat!("\"{}\" is not a ", $what, " id: those are ", $prefix, "_ followed by lower-case letters and digits."), field),
+                    )
+                })
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A brand's id (`brd_…`).
+    BrandId, "brd", "brand"
+);
+id_type!(
+    /// A connected X account's id (`xac_…`).
+    AccountId, "xac", "X account"
+);
+id_type!(
+    /// An API key's id (`key_…`), not the key itself.
+    ApiKeyId, "key", "API key"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn accepts_generated_ids_trimmed() {
+        let id = "brd_0123456789abcdef0123456789abcdef";
+        assert_eq!(BrandId::parse(id).unwrap().as_str(), id);
+        assert_eq!(BrandId::parse(&format!(" {id}\n")).unwrap().as_str(), id);
+        assert_eq!(AccountId::parse("xac_nope").unwrap().as_str(), "xac_nope", "well-formed; whether it exists is the database's answer");
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_an_id() {
+        for bad in [
+            "", "brd_", "brd", "_0123", "xac_0123", "BRD_0123", "brd_ABC", "brd_01\u{0}23", "\u{0}", "brd_0123\u{0}",
+            "brd_é", "brd_01-23", "brd_01 23", "brd_0123'", "brd_\"><img>", "brd_0123%00",
+        ] {
+            assert!(BrandId::parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(BrandId::parse(&format!("brd_{}", "a".repeat(65))).is_none());
+        assert!(BrandId::parse(&format!("brd_{}", "a".repeat(64))).is_some());
+    }
+
+    #[test]
+    fn a_target_is_not_found_and_a_field_is_invalid() {
+        assert_eq!(AccountId::or_not_found("xac_\u{0}").unwrap_err().code, ErrorCode::NotFound);
+        let e = BrandId::or_invalid("brand_id", "brd_\u{0}").unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Validation, Some("brand_id")));
+        assert!(e.message.contains("brd_"), "{}", e.message);
+        assert_eq!(ApiKeyId::or_not_found("key_1").unwrap().as_str(), "key_1");
+    }
+}
