@@ -160,6 +160,20 @@ pub struct XUser {
     pub profile_image_url: Option<String>,
 }
 
+impl XUser {
+    /// The profile with control characters (a NUL included) taken out of what X users choose:
+    /// Perch stores and shows these, and PostgreSQL cannot store a NUL.
+    fn printable(self) -> XUser {
+        let clean = |s: String| if s.chars().any(char::is_control) { s.chars().filter(|c| !c.is_control()).collect() } else { s };
+        XUser {
+            id: clean(self.id),
+            username: clean(self.username),
+            name: clean(self.name),
+            profile_image_url: self.profile_image_url.map(clean),
+        }
+    }
+}
+
 /// Why `GET /2/users/me` gave no user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
@@ -288,7 +302,7 @@ impl XClient {
         let body = read_limited(response).await.map_err(ApiError::Unreachable)?;
         match status {
             200 => serde_json::from_slice::<Answer>(&body)
-                .map(|a| a.data)
+                .map(|a| a.data.printable())
                 .map_err(|_| ApiError::Unreachable("X answered users/me with something that is not a user".to_owned())),
             401 => Err(ApiError::Unauthorized),
             403 => {
@@ -569,6 +583,14 @@ mod tests {
             assert_eq!(check.result, TestResult::Unreachable, "{status}");
             assert!(check.detail.unwrap().contains(&status.to_string()));
         }
+    }
+
+    #[test]
+    fn control_characters_never_leave_an_x_profile() {
+        let user = XUser { id: "12\u{0}34".into(), username: "a\u{0}b".into(), name: "Ann\u{7}\n".into(), profile_image_url: Some("x\u{0}".into()) };
+        let clean = user.printable();
+        assert_eq!((clean.id.as_str(), clean.username.as_str(), clean.name.as_str()), ("1234", "ab", "Ann"));
+        assert_eq!(clean.profile_image_url.as_deref(), Some("x"));
     }
 
     #[test]
