@@ -75,7 +75,11 @@ def start(d, env_extra=None):
     port = 20000 + random.randrange(20000)
     base, x = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
     env = {**os.environ, "PERCH_LISTEN": f"127.0.0.1:{port}", "PERCH_PUBLIC_URL": base, "PERCH_DATA_DIR": f"{d}/data",
-           "PERCH_X_API_URL": x, "PERCH_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize", "RUST_LOG": "warn", **(env_extra or {})}
+           "PERCH_X_API_URL": x, "PERCH_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize", "RUST_LOG": "warn",
+           # Per-tenant limits lifted: a benchmark is one tenant sending as fast as it can.
+           **{k: "1000000000" for k in ("PERCH_API_KEY_RATE_LIMIT", "PERCH_API_ORG_RATE_LIMIT",
+                                        "PERCH_CONNECT_RATE_LIMIT", "PERCH_CONNECT_OPEN_LIMIT")},
+           **(env_extra or {})}
     procs = [
         subprocess.Popen([FAKE_X, "--listen", f"127.0.0.1:{port + 1}"], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([PERCH, "serve"], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env),

@@ -57,6 +57,12 @@ pub enum ErrorCode {
     RateLimited,
     /// X could not be reached or failed (5xx); nothing was changed.
     XUnavailable,
+    /// A stored secret was sealed with a master key this server does not have; an operator
+    /// must give it back. The message names the key id.
+    MasterKeyMissing,
+    /// Perch is too busy to take this now (its password hashing queue is full); `Retry-After`
+    /// says when to try again.
+    Busy,
 }
 
 impl ErrorCode {
@@ -81,6 +87,8 @@ impl ErrorCode {
             ErrorCode::XRejected => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::XUnavailable => 502,
+            ErrorCode::MasterKeyMissing => 503,
+            ErrorCode::Busy => 503,
         }
     }
 }
@@ -100,11 +108,20 @@ pub struct AppError {
     /// a value that is not secret (a well-formed Client ID, a name), never a password or secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
+    /// Seconds after which trying again makes sense, sent as `Retry-After` too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None, correlation_id: None, input: None }
+        Self { code, message: message.into(), field: None, correlation_id: None, input: None, retry_after: None }
+    }
+
+    /// Says when to try again (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     /// A validation failure about one form field.
@@ -128,10 +145,26 @@ impl AppError {
         Self { field: Some(field.to_owned()), ..Self::new(ErrorCode::Conflict, message) }
     }
 
+    /// A stored secret that cannot be opened because this server lacks the master key it was
+    /// sealed with: the operator's to fix, so the message says how instead of giving a reference.
+    pub fn master_key_missing(key_id: u32) -> Self {
+        Self::new(ErrorCode::MasterKeyMissing, master_key_missing_message(key_id))
+    }
+
     /// The message for `field`, if this error is about it.
     pub fn for_field(&self, field: &str) -> Option<String> {
         (self.field.as_deref() == Some(field)).then(|| self.message.clone())
     }
+}
+
+/// What a page, an answer and `perch` say about a secret sealed with master key `key_id` when
+/// this server does not have it. The id is in the logs' format (`0x…`); every blob carries it in
+/// the clear, and it reveals nothing of the key.
+pub fn master_key_missing_message(key_id: u32) -> String {
+    format!(
+        "This secret was sealed with master key {key_id:#010x}, which this server does not have, so Perch cannot use it. \
+         The operator must give Perch that key again (PERCH_MASTER_KEY_FILE or PERCH_MASTER_KEY) and restart it."
+    )
 }
 
 impl fmt::Display for AppError {
@@ -201,6 +234,8 @@ mod tests {
         }
         assert_eq!(ErrorCode::Internal.status(), 500);
         assert_eq!(ErrorCode::XUnavailable.status(), 502);
+        assert_eq!(ErrorCode::MasterKeyMissing.status(), 503);
+        assert_eq!(ErrorCode::Busy.status(), 503);
         let json = serde_json::to_value(ErrorCode::ByokCredentialsMissing).unwrap();
         assert_eq!(json, "byok_credentials_missing");
     }

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_sessions::Session;
 
-use app::domain::{SaveChange, Viewer};
+use app::domain::{Action, SaveChange, Viewer};
 use app::error::{AppError, ErrorCode};
 use app::server::{AppState, twitter};
 
@@ -77,8 +77,12 @@ fn fail(e: AppError) -> Response {
     error_response(&e)
 }
 
-async fn signed_in(state: &AppState, session: &Session) -> Result<Viewer, Response> {
-    app::server::auth::viewer_of(state, session).await.map_err(fail)?.ok_or_else(|| fail(AppError::unauthenticated()))
+/// The signed-in user if their role may do `action` (the operations in `app::server::twitter`
+/// check what they change once more, for the page's server functions too).
+async fn signed_in(state: &AppState, session: &Session, action: Action) -> Result<Viewer, Response> {
+    let viewer = app::server::auth::viewer_of(state, session).await.map_err(fail)?.ok_or_else(|| fail(AppError::unauthenticated()))?;
+    app::server::auth::permit(&viewer, action).map_err(fail)?;
+    Ok(viewer)
 }
 
 /// Reads a JSON body, with a message that says what was wrong and what the endpoint `takes`
@@ -119,7 +123,7 @@ struct BrandQuery {
 
 /// `GET`: the default and every override (previews and facts; never a secret).
 async fn list(State(state): State<AppState>, session: Session) -> Answer {
-    let viewer = signed_in(&state, &session).await?;
+    let viewer = signed_in(&state, &session, Action::View).await?;
     let s = twitter::settings(&state, &viewer, &session).await.map_err(fail)?;
     let overrides: Vec<_> = s
         .brands
@@ -142,7 +146,7 @@ async fn list(State(state): State<AppState>, session: Session) -> Answer {
 
 /// `PUT {"client_id", "client_secret", "brand_id"?}`: 201 when created, 200 otherwise.
 async fn put(State(state): State<AppState>, session: Session, headers: HeaderMap, bytes: Bytes) -> Answer {
-    let viewer = signed_in(&state, &session).await?;
+    let viewer = signed_in(&state, &session, Action::ManageCredentials).await?;
     let b: PairBody = json_body(&headers, &bytes, PAIR)?;
     let outcome = twitter::save(&state, &viewer, &session, b.brand_id.as_deref(), &b.client_id, &b.client_secret)
         .await
@@ -153,7 +157,7 @@ async fn put(State(state): State<AppState>, session: Session, headers: HeaderMap
 
 /// `DELETE [?brand_id=]`: 204, or 404 when there was nothing to remove.
 async fn delete(State(state): State<AppState>, session: Session, query: Result<Query<BrandQuery>, axum::extract::rejection::QueryRejection>) -> Answer {
-    let viewer = signed_in(&state, &session).await?;
+    let viewer = signed_in(&state, &session, Action::ManageCredentials).await?;
     let Ok(Query(q)) = query else {
         return Err(fail(AppError::new(ErrorCode::BadRequest, "The only query parameter is brand_id.")));
     };
@@ -163,7 +167,7 @@ async fn delete(State(state): State<AppState>, session: Session, query: Result<Q
 
 /// `POST /test {"client_id", "client_secret", "brand_id"?}` → `{"valid", "reason", "message", ...}`.
 async fn test(State(state): State<AppState>, session: Session, headers: HeaderMap, bytes: Bytes) -> Answer {
-    let viewer = signed_in(&state, &session).await?;
+    let viewer = signed_in(&state, &session, Action::ManageCredentials).await?;
     let b: PairBody = json_body(&headers, &bytes, PAIR)?;
     let outcome = twitter::test(&state, &viewer, &session, b.brand_id.as_deref(), &b.client_id, &b.client_secret)
         .await

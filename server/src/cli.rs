@@ -1,4 +1,4 @@
-//! The command line: `perch serve` (the default), `perch migrate`, `perch user create`,
+//! The command line: `perch serve` (the default), `perch migrate`, `perch user ...`,
 //! `perch keys ...` and `perch credentials ...`.
 
 use std::io::{BufRead, IsTerminal};
@@ -11,8 +11,9 @@ use app::domain::{
     BrandName, BrandView, ClientId, ClientSecret, Email, OrgName, Password, Role, SaveChange, callback_url, format_utc,
 };
 use app::server::credentials::{self, Actor};
+use app::server::master_keys::{self, Forgot};
 use app::server::users::{self, OrgTarget};
-use app::server::{accounts, brands, orgs, passwords::Passwords};
+use app::server::{accounts, brands, now, passwords::Passwords};
 
 use crate::config::{Config, SETTINGS};
 
@@ -108,6 +109,15 @@ pub enum KeysCommand {
     /// Run it after `perch keys rotate` and a restart; afterwards the older keys can be removed.
     /// Safe to run while Perch serves, and to run again.
     Rewrap,
+    /// Stop asking for a lost master key that no stored secret was sealed with.
+    ///
+    /// Perch refuses to start without every master key the database was used with. When such a
+    /// key is lost but nothing stored names it any more (the refusal says so), this drops its
+    /// record so Perch starts with the keys it has. Refused while a stored secret names the key.
+    Forget {
+        /// The key id as Perch prints it, e.g. 0x1a2b3c4d.
+        key_id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,18 +125,37 @@ pub enum UserCommand {
     /// Create a user, reading the password from standard input (one line).
     ///
     /// If no organization has the name given, it is created and the user becomes its owner;
-    /// otherwise the user joins it (as a member unless --role says otherwise). This is the way in
-    /// when PERCH_SIGNUP=closed.
+    /// otherwise the user joins it (as a member unless --role says otherwise). A name several
+    /// organizations share is refused: give the id of the one you mean. This is the way in when
+    /// PERCH_SIGNUP=closed.
     Create {
         /// The user's email address (their sign-in name).
         #[arg(long)]
         email: String,
-        /// The organization's name.
+        /// The organization's name (a new one is created if none has it) or id (org_...).
         #[arg(long)]
         org: String,
         /// owner, admin or member. Default: owner of a new organization, member of an existing one.
         #[arg(long)]
         role: Option<String>,
+    },
+    /// Set a user's password, reading it from standard input (one line).
+    ///
+    /// Every session of the user ends, on every instance: they sign in again with the new
+    /// password. For a user who forgot theirs (signed-in users change it under Settings).
+    SetPassword {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove a user from their organization: their sessions end at once and the account is
+    /// deleted. The organization's last owner cannot be removed.
+    ///
+    /// API keys they created and X accounts they connected stay with the organization.
+    Remove {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -160,20 +189,68 @@ pub async fn create_user(config: &Config, email: &str, org: &str, role: Option<&
     if users::email_taken(pool, &email).await? {
         anyhow::bail!("--email: a user with the email {email} already exists");
     }
-    let existing = orgs::id_by_name(pool, &org_name).await?;
+    let existing = lookup_org(pool, org).await?;
+    if existing.is_none() && looks_like_org_id(org.trim()) {
+        anyhow::bail!("--org: there is no organization with the id `{}`", org.trim());
+    }
     let role = role.unwrap_or(if existing.is_some() { Role::Member } else { Role::Owner });
     let hash = Passwords::new(1).hash(password).await?;
     let target = match &existing {
-        Some(id) => OrgTarget::Existing(id),
+        Some(o) => OrgTarget::Existing(&o.id),
         None => OrgTarget::New(&org_name),
     };
     let created = users::create(pool, target, &email, &hash, role).await?;
-    if created.org_created {
-        println!("Created organization \"{}\" ({})", org_name.as_str(), created.org_id);
-    } else {
-        println!("Using existing organization \"{}\" ({})", org_name.as_str(), created.org_id);
+    match &existing {
+        None => println!("Created organization \"{}\" ({})", org_name.as_str(), created.org_id),
+        Some(o) => println!("Using existing organization {o}"),
     }
     println!("Created user {email} ({}) as {}", created.user_id, created.role.as_str());
+    state.db.close().await;
+    Ok(())
+}
+
+/// `perch user set-password`
+pub async fn user_set_password(config: &Config, email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
+    let password = Password::parse(read_secret("New password: ")?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+    let state = crate::build_state(config).await?;
+    let pool = state.db.pool();
+    let Some((user_id, _)) = users::by_email(pool, &email).await? else {
+        anyhow::bail!("--email: no user has the email {email}");
+    };
+    let hash = Passwords::new(1).hash(password).await?;
+    let set = users::set_password(pool, &user_id, None, &hash, users::Actor::Operator)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("--email: the user {email} was removed meanwhile"))?;
+    println!("Set the password of {}; {} session(s) signed out.", set.email, set.sessions_ended);
+    state.db.close().await;
+    Ok(())
+}
+
+/// `perch user remove`
+pub async fn user_remove(config: &Config, email: &str) -> anyhow::Result<()> {
+    use app::server::users::RemoveRefusal;
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
+    let state = crate::build_state(config).await?;
+    let pool = state.db.pool();
+    let Some((user_id, org_id)) = users::by_email(pool, &email).await? else {
+        anyhow::bail!("--email: no user has the email {email}");
+    };
+    let removed = match users::remove(pool, &org_id, &user_id, users::Actor::Operator).await? {
+        Ok(r) => r,
+        Err(RemoveRefusal::LastOwner) => anyhow::bail!(
+            "--email: {email} is the last owner of their organization ({org_id}), which always keeps one; \
+             create another owner first (perch user create --role owner)"
+        ),
+        Err(RemoveRefusal::NotFound) => anyhow::bail!("--email: the user {email} was removed meanwhile"),
+        Err(other) => anyhow::bail!("--email: cannot remove {email}: {other:?}"),
+    };
+    println!(
+        "Removed {} ({}) from organization {org_id}; {} session(s) signed out.",
+        removed.email,
+        removed.role.as_str(),
+        removed.sessions_ended
+    );
     state.db.close().await;
     Ok(())
 }
@@ -209,7 +286,33 @@ pub async fn keys_rewrap(config: &Config) -> anyhow::Result<()> {
     );
     let (moved, current) = app::server::accounts::rewrap_all(state.db.pool(), &state.vault).await?;
     println!("Re-encrypted the tokens of {moved} X account(s); {current} already used the newest key.");
+    // Only now may the older keys go: Perch stops asking for a key once nothing stored names it.
+    for id in master_keys::forget_unused(state.db.pool(), &state.vault, now()).await? {
+        println!("Nothing stored is sealed with master key {id:#010x} any more: once every instance runs with the newest key, it can be removed.");
+    }
     state.db.close().await;
+    Ok(())
+}
+
+/// `perch keys forget`
+pub async fn keys_forget(config: &Config, key_id: &str) -> anyhow::Result<()> {
+    let hex = key_id.trim().trim_start_matches("0x");
+    let id = u32::from_str_radix(hex, 16)
+        .map_err(|_| anyhow::anyhow!("KEY_ID: `{key_id}` is not a key id; Perch prints them as 0x and 8 hex digits"))?;
+    // The check that refuses a missing key is what this gets past, so no vault is loaded.
+    let db = crate::open_database(config).await?;
+    let outcome = master_keys::forget(db.pool(), id, now()).await;
+    db.close().await;
+    match outcome? {
+        Forgot::Forgotten => println!("Forgot master key {id:#010x}: Perch no longer asks for it."),
+        Forgot::NotRecorded => println!("Master key {id:#010x} is not one the database was used with; nothing to forget."),
+        Forgot::StillSealing(key_use) => anyhow::bail!(
+            "master key {id:#010x} still seals stored secrets ({key_use}): forgetting it would not make them readable. \
+             Give Perch that key ({} or {}), or remove what it sealed.",
+            app::server::vault::ENV_KEY_FILE,
+            app::server::vault::ENV_KEY
+        ),
+    }
     Ok(())
 }
 
@@ -243,10 +346,25 @@ impl std::fmt::Display for Org {
     }
 }
 
-/// The organization `--org` names: by id, else by name. Unlike `perch user create`, a name two
-/// organizations share is refused rather than resolved to the oldest, so that credentials
-/// cannot land in the wrong tenant.
+/// The organization `--org` names, which must exist (`perch credentials`).
 async fn find_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Org> {
+    match lookup_org(pool, arg).await? {
+        Some(org) => Ok(org),
+        None => anyhow::bail!("--org: there is no organization named or with the id `{}`", arg.trim()),
+    }
+}
+
+/// Whether `arg` has the shape of an organization's id (`org_` and 32 hex digits): one that
+/// names no organization is a mistake, not the name of a new one.
+fn looks_like_org_id(arg: &str) -> bool {
+    arg.strip_prefix("org_").is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The organization `--org` names, by id, else by name; `None` when none has that id or name.
+/// The one rule for every command: a name several organizations share is refused, never
+/// resolved to one of them (say the oldest), so that a user or credentials cannot land in the
+/// wrong tenant; the refusal lists their ids, which always work.
+async fn lookup_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Option<Org>> {
     let arg = arg.trim();
     let name = OrgName::parse(arg).map(|n| n.as_str().to_owned()).unwrap_or_default();
     let rows: Vec<(String, String)> =
@@ -256,11 +374,11 @@ async fn find_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Org> {
             .fetch_all(pool)
             .await?;
     if let Some((id, name)) = rows.iter().find(|(id, _)| id == arg) {
-        return Ok(Org { id: id.clone(), name: name.clone() });
+        return Ok(Some(Org { id: id.clone(), name: name.clone() }));
     }
     match rows.as_slice() {
-        [] => anyhow::bail!("--org: there is no organization named or with the id `{arg}`"),
-        [(id, name)] => Ok(Org { id: id.clone(), name: name.clone() }),
+        [] => Ok(None),
+        [(id, name)] => Ok(Some(Org { id: id.clone(), name: name.clone() })),
         many => {
             let ids: Vec<&str> = many.iter().map(|(id, _)| id.as_str()).collect();
             anyhow::bail!("--org: {} organizations are named \"{name}\"; give the id of the one you mean: {}", many.len(), ids.join(", "))
@@ -357,7 +475,7 @@ pub async fn credentials_list(config: &Config, org: Option<&str>) -> anyhow::Res
     let mut shown = 0;
     for org in &orgs {
         let brands = brands::list(pool, &org.id).await?;
-        for c in credentials::list(pool, &org.id).await? {
+        for c in credentials::list(pool, &state.vault, &org.id).await? {
             let target = match &c.brand_id {
                 None => "default".to_owned(),
                 Some(b) => {
@@ -376,6 +494,9 @@ pub async fn credentials_list(config: &Config, org: Option<&str>) -> anyhow::Res
                 format_utc(c.updated_at),
                 c.updated_by
             );
+            if let Some(key_id) = c.sealed_with_missing_key {
+                println!("  {}", app::error::master_key_missing_message(key_id));
+            }
             shown += 1;
         }
     }

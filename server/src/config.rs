@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use app::server::client_ip::TrustedProxies;
+use app::server::rate_limit::Limits;
 use app::server::{AppConfig, Backend};
 use secrecy::SecretString;
 
@@ -17,10 +19,15 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("PERCH_DATA_DIR", "./perch-data", "where the SQLite database and generated keys live"),
     ("PERCH_DATABASE_URL", "sqlite://<data dir>/perch.db", "sqlite:// or postgres:// URL; PostgreSQL for several instances"),
     ("PERCH_SIGNUP", "open", "`open` lets anyone create an organization; `closed` leaves `perch user create` as the way in"),
+    ("PERCH_TRUSTED_PROXIES", "(none)", "addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (sign-in throttling counts per client address); comma separated"),
     ("PERCH_SESSION_IDLE_MINUTES", "480", "a dashboard session unused this long ends"),
     ("PERCH_SESSION_MAX_HOURS", "168", "a dashboard session ends this long after sign-in"),
     ("PERCH_MASTER_KEY", "(none)", "base64 32-byte master key(s) sealing secrets at rest, comma separated, newest last; required with PostgreSQL"),
     ("PERCH_MASTER_KEY_FILE", "<data dir>/master.key", "a file of master keys, one per line, newest last; with SQLite generated (0600) on first run if no key is set"),
+    ("PERCH_API_KEY_RATE_LIMIT", "600", "requests per minute one API key may make to the public API (/v1); more answer 429 with Retry-After"),
+    ("PERCH_API_ORG_RATE_LIMIT", "1200", "requests per minute one organization's API keys together may make to the public API"),
+    ("PERCH_CONNECT_RATE_LIMIT", "30", "account connections (Connect, Reconnect, connect links) one organization may start per minute"),
+    ("PERCH_CONNECT_OPEN_LIMIT", "50", "account connections one organization may have waiting for X at once (each ends within 10 minutes)"),
     ("PERCH_X_API_URL", "https://api.x.com", "X's API base URL (token, revoke, users/me, tweets)"),
     ("PERCH_X_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize", "X's OAuth 2.0 consent page"),
     ("PERCH_CONFIG", "(none)", "a file of PERCH_*=value lines read before the environment"),
@@ -100,6 +107,26 @@ impl Config {
         let master_key_file = get("PERCH_MASTER_KEY_FILE").map(PathBuf::from);
         let idle = positive(get("PERCH_SESSION_IDLE_MINUTES"), "PERCH_SESSION_IDLE_MINUTES", 480)?;
         let max = positive(get("PERCH_SESSION_MAX_HOURS"), "PERCH_SESSION_MAX_HOURS", 168)?;
+        let trusted_proxies =
+            TrustedProxies::parse(get("PERCH_TRUSTED_PROXIES").unwrap_or("")).map_err(|m| err("PERCH_TRUSTED_PROXIES", m))?;
+        let defaults = Limits::default();
+        let limit = |setting: &str, default: i64| -> Result<i64, ConfigError> {
+            match get(setting) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| err(setting, format!("`{v}` is not a whole number between 1 and {MAX_LIMIT}"))),
+            }
+        };
+        let limits = Limits {
+            api_per_key: limit("PERCH_API_KEY_RATE_LIMIT", defaults.api_per_key)?,
+            api_per_org: limit("PERCH_API_ORG_RATE_LIMIT", defaults.api_per_org)?,
+            connect_starts_per_org: limit("PERCH_CONNECT_RATE_LIMIT", defaults.connect_starts_per_org)?,
+            open_flows_per_org: limit("PERCH_CONNECT_OPEN_LIMIT", defaults.open_flows_per_org)?,
+            credential_tests_per_org: defaults.credential_tests_per_org,
+        };
 
         Ok(Self {
             listen,
@@ -116,10 +143,16 @@ impl Config {
                 signup_open,
                 session_idle: Duration::from_secs(idle * 60),
                 session_max: Duration::from_secs(max * 3600),
+                trusted_proxies,
+                limits,
             },
         })
     }
 }
+
+/// The most a limit setting takes: high enough to switch a limit off in practice (a load test,
+/// the API fuzzer), low enough to stay a number.
+const MAX_LIMIT: i64 = 1_000_000_000;
 
 fn positive(value: Option<&str>, setting: &str, default: u64) -> Result<u64, ConfigError> {
     match value {
@@ -206,6 +239,7 @@ mod tests {
         assert_eq!(c.x_api_url, "https://api.x.com");
         assert_eq!(c.x_authorize_url, "https://x.com/i/oauth2/authorize");
         assert!(c.master_key.is_none() && c.master_key_file.is_none());
+        assert_eq!(c.app.limits, Limits::default());
     }
 
     #[test]
@@ -236,6 +270,12 @@ mod tests {
             ("PERCH_SESSION_MAX_HOURS", "soon"),
             ("PERCH_X_API_URL", "api.x.com"),
             ("PERCH_X_AUTHORIZE_URL", "ftp://x.com/i/oauth2/authorize"),
+            ("PERCH_TRUSTED_PROXIES", "proxy.internal"),
+            ("PERCH_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("PERCH_API_KEY_RATE_LIMIT", "0"),
+            ("PERCH_API_ORG_RATE_LIMIT", "lots"),
+            ("PERCH_CONNECT_RATE_LIMIT", "-1"),
+            ("PERCH_CONNECT_OPEN_LIMIT", "1.5"),
         ] {
             let e = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.setting, k, "{k}={v}");

@@ -29,9 +29,10 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use app::server::master_keys;
 use app::server::vault::{self, KeyRing};
 use app::server::x_client::XClient;
-use app::server::{AppState, Db, passwords::Passwords};
+use app::server::{AppState, Backend, Db, passwords::Passwords};
 use app::{App, shell};
 pub use config::Config;
 
@@ -44,18 +45,12 @@ pub struct RouterState {
     pub app: AppState,
 }
 
-/// Connects to the database, applies migrations and builds the application state.
+/// Connects to the database, applies migrations, loads the master keys and checks them against
+/// the database, and builds the application state. Every `perch` command that needs the vault
+/// comes through here, so none of them can run with keys that cannot open what is stored.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!("PERCH_DATA_DIR: cannot create {}: {e}", config.data_dir.display())
-        })?;
-    }
-    let db = Db::connect(&config.database_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("PERCH_DATABASE_URL: cannot open the database: {e}"))?;
-    db.migrate().await.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
-    let vault = load_vault(config)?;
+    let db = open_database(config).await?;
+    let vault = load_vault(config, &db).await?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     Ok(AppState {
         db,
@@ -67,19 +62,111 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     })
 }
 
+/// Makes every file this process creates its own (mode 0600, directories 0700), before the
+/// database is opened: SQLite creates the database with 0644 less the umask, and its -wal and
+/// -shm files with the database's mode, so the umask is the one place that covers all three.
+/// Process-wide and for good, on purpose: Perch creates nothing another user should read.
+#[cfg(unix)]
+fn private_umask() {
+    // SAFETY: umask(2) only swaps the process's file mode creation mask; it cannot fail and
+    // touches no memory of ours.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Creates the data directory 0700, or warns when an existing one lets other users in: a copy
+/// of the database and the key file beside it is all it takes to read every secret. A private
+/// directory protects the files in it whatever their own modes (those of an older Perch were
+/// 0644), which is why the warning is about the directory.
+fn prepare_data_dir(dir: &std::path::Path, create: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => anyhow::bail!("PERCH_DATA_DIR: {} is not a directory", dir.display()),
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "PERCH_DATA_DIR {} has mode {mode:04o}, so other users can reach the database and key file in it; \
+                     run `chmod 700 {}`",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| anyhow::anyhow!("PERCH_DATA_DIR: cannot create {}: {e}", dir.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => anyhow::bail!("PERCH_DATA_DIR: cannot read {}: {e}", dir.display()),
+    }
+}
+
+/// Opens the database (creating the data directory and the SQLite file on first run) and
+/// applies pending migrations. Nothing here needs a master key.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    #[cfg(unix)]
+    private_umask();
+    // With PostgreSQL the directory only matters if a key file lives in it.
+    prepare_data_dir(&config.data_dir, config.database_url.starts_with("sqlite:"))?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("PERCH_DATABASE_URL: cannot open the database: {e}"))?;
+    db.migrate().await.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    Ok(db)
+}
+
 /// Loads the master key ring (security.md A.7): `PERCH_MASTER_KEY`, `PERCH_MASTER_KEY_FILE` or
-/// `<data dir>/master.key`, generating the last on a first run with SQLite only.
-pub fn load_vault(config: &Config) -> anyhow::Result<KeyRing> {
+/// `<data dir>/master.key`, and refuses one that lacks a key the database depends on (issue 11):
+/// a key some stored secret names, or one recorded in `master_keys`. A key file is generated
+/// only with SQLite, and only for a database that has never depended on any key: a restore
+/// without the key file, or a command run from another directory, must not start over with a
+/// new key beside secrets no one can read any more. Then records the key it seals with.
+pub async fn load_vault(config: &Config, db: &Db) -> anyhow::Result<KeyRing> {
     use secrecy::ExposeSecret as _;
+    let in_use = master_keys::in_use(db.pool(), app::server::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read which master keys the database uses: {e}"))?;
     let env = config.master_key.as_ref().map(|k| k.expose_secret().to_owned());
     let mut source = vault::KeySource::new(env, config.master_key_file.clone(), &config.data_dir);
-    if !config.database_url.starts_with("sqlite:") {
+    if db.backend() != Backend::Sqlite || !in_use.is_empty() {
         source = source.without_generation();
     }
-    let loaded = vault::load(source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = match vault::load(source) {
+        Ok(loaded) => loaded,
+        Err(vault::VaultError::NoKey { default_file }) if !in_use.is_empty() => {
+            let have = format!(
+                "This server has no master key: {} and {} are unset and {} does not exist.",
+                vault::ENV_KEY,
+                vault::ENV_KEY_FILE,
+                default_file.display()
+            );
+            anyhow::bail!(missing_keys_message(&in_use.missing_from(None), &have, config))
+        }
+        Err(vault::VaultError::NoKey { default_file }) => anyhow::bail!(
+            "{}: is required with PostgreSQL (or {}, or a key file at {}): every instance sharing the database must use the same \
+             master keys. Make one with `perch keys generate` and give it to every instance.",
+            vault::ENV_KEY,
+            vault::ENV_KEY_FILE,
+            default_file.display()
+        ),
+        Err(e) => anyhow::bail!("{e}"),
+    };
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
+    let missing = in_use.missing_from(Some(&loaded.ring));
+    if !missing.is_empty() {
+        let ids: Vec<String> = loaded.ring.key_ids().iter().map(|id| format!("{id:#010x}")).collect();
+        let have = format!("This server has {} from {}.", ids.join(", "), loaded.origin);
+        anyhow::bail!(missing_keys_message(&missing, &have, config));
+    }
+    master_keys::record(db.pool(), loaded.ring.newest_key_id(), app::server::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot record the master key in use: {e}"))?;
     match &loaded.origin {
         vault::KeyOrigin::Generated(path) => tracing::warn!(
             path = %path.display(),
@@ -88,6 +175,35 @@ pub fn load_vault(config: &Config) -> anyhow::Result<KeyRing> {
         origin => tracing::info!(keys = %origin, key_id = %format_args!("{:#010x}", loaded.ring.newest_key_id()), "master keys loaded"),
     }
     Ok(loaded.ring)
+}
+
+/// Why Perch will not start: which keys the database needs and this server lacks, what it has,
+/// and the settings that give it the key. Names key ids only, never key material.
+fn missing_keys_message(missing: &[(u32, &master_keys::KeyUse)], have: &str, config: &Config) -> String {
+    let mut text = String::new();
+    for (id, key_use) in missing {
+        let what = if key_use.sealed() > 0 { "holds secrets sealed with" } else { "was used with" };
+        text.push_str(&format!(
+            "the database {what} master key {id:#010x}, which this server does not have ({key_use}).\n"
+        ));
+    }
+    let default_file = config.data_dir.join(vault::DEFAULT_KEY_FILE);
+    text.push_str(&format!(
+        "{have}\n\
+         Give Perch that key: put its key file back at {}, point {} at it, or add it to {} (comma separated, newest last). \
+         No new key was generated: what was sealed with the missing key could never be read again.",
+        default_file.display(),
+        vault::ENV_KEY_FILE,
+        vault::ENV_KEY,
+    ));
+    for (id, key_use) in missing {
+        if key_use.sealed() == 0 {
+            text.push_str(&format!(
+                "\nNo stored secret names {id:#010x} now: if that key is lost, `perch keys forget {id:#010x}` lets Perch start with the keys it has."
+            ));
+        }
+    }
+    text
 }
 
 /// The Leptos options, set in code so the binary needs no `Cargo.toml` or site folder beside it.
@@ -206,7 +322,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes expired sessions, stale throttle entries and abandoned OAuth flows every ten minutes.
+/// Deletes expired sessions, stale throttle entries, abandoned OAuth flows, past rate-limit
+/// windows and expired device cookies every ten minutes.
 async fn maintenance(state: AppState) {
     use tower_sessions::session_store::ExpiredDeletion;
     let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -220,6 +337,12 @@ async fn maintenance(state: AppState) {
         }
         if let Err(e) = app::server::oauth_flows::forget_expired(state.db.pool()).await {
             tracing::warn!(error = %e, "deleting abandoned OAuth flows failed");
+        }
+        if let Err(e) = app::server::rate_limit::forget_stale(&state.db).await {
+            tracing::warn!(error = %e, "deleting past rate-limit windows failed");
+        }
+        if let Err(e) = app::server::devices::forget_expired(state.db.pool()).await {
+            tracing::warn!(error = %e, "deleting expired device cookies failed");
         }
     }
 }

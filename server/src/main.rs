@@ -20,12 +20,15 @@ async fn main() -> std::process::ExitCode {
         Command::User(UserCommand::Create { email, org, role }) => {
             cli::create_user(&config, &email, &org, role.as_deref()).await
         }
+        Command::User(UserCommand::SetPassword { email }) => cli::user_set_password(&config, &email).await,
+        Command::User(UserCommand::Remove { email }) => cli::user_remove(&config, &email).await,
         Command::Keys(KeysCommand::Generate) => {
             cli::keys_generate();
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&config),
         Command::Keys(KeysCommand::Rewrap) => cli::keys_rewrap(&config).await,
+        Command::Keys(KeysCommand::Forget { key_id }) => cli::keys_forget(&config, &key_id).await,
         Command::Credentials(CredentialsCommand::Set { org, brand, client_id }) => {
             cli::credentials_set(&config, &org, brand.as_deref(), &client_id).await
         }

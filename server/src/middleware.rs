@@ -14,7 +14,11 @@ use app::server::AppConfig;
 /// `{"error": {...}}`, the JSON error shape of every Perch endpoint.
 pub fn error_response(err: &AppError) -> Response {
     let status = StatusCode::from_u16(err.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, axum::Json(serde_json::json!({ "error": err }))).into_response()
+    let mut res = (status, axum::Json(serde_json::json!({ "error": err }))).into_response();
+    if let Some(secs) = err.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -44,7 +48,11 @@ pub fn error_page(err: &AppError, back: &str, back_label: &str) -> Response {
         escape_html(back),
         escape_html(back_label)
     );
-    standalone_page(status, "Perch", &main)
+    let mut res = standalone_page(status, "Perch", &main);
+    if let Some(secs) = err.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
 }
 
 /// Refuses state-changing requests that a browser made on behalf of another site
@@ -209,6 +217,9 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         if let Ok(status) = StatusCode::from_u16(err.code.status()) {
             parts.status = status;
+        }
+        if let Some(secs) = err.retry_after {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
     Response::from_parts(parts, Body::from(bytes))

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use app::domain::{ACCOUNTS_PAGE, AccountId, BrandId, CALLBACK_PATH, CONNECT_PATH};
+use app::domain::{ACCOUNTS_PAGE, AccountId, Action, BrandId, CALLBACK_PATH, CONNECT_PATH};
 use app::error::AppError;
 use app::server::AppState;
 use app::domain::ConnectResult;
@@ -74,6 +74,10 @@ async fn start(State(state): State<AppState>, session: Session, form: Result<For
         Ok(ids) => ids,
         Err(e) => return failed(e),
     };
+    let action = if account_id.is_some() { Action::ReconnectAccount } else { Action::ConnectAccount };
+    if let Err(e) = app::server::auth::permit(&viewer, action) {
+        return failed(e);
+    }
     match connect::start(&state, &viewer, &session, brand_id.as_ref().map(BrandId::as_str), account_id.as_ref().map(AccountId::as_str)).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => failed(e),

@@ -22,7 +22,7 @@ use app::domain::{AccountId, AccountView, BrandId, BrandView, PostText, PostView
 use app::error::{AppError, ErrorCode};
 use app::server::api_keys::{self, KeyHolder};
 use app::server::posts::{self, Failure, NewPost};
-use app::server::{AppState, accounts, brands, connect, credentials};
+use app::server::{AppState, accounts, brands, connect, credentials, rate_limit};
 
 use crate::RouterState;
 use crate::api::json_body as body;
@@ -48,7 +48,9 @@ fn fail(e: AppError) -> Response {
 }
 
 /// The key's holder, or 401 `invalid_api_key` (with `WWW-Authenticate`, RFC 6750) for a
-/// missing, malformed, unknown or revoked key: the answer does not tell those apart.
+/// missing, malformed, unknown or revoked key: the answer does not tell those apart. A request
+/// with a valid key is counted against the key's and its organization's limits
+/// ([`rate_limit::hit_api`]) before anything else is read: 429 `throttled` with `Retry-After`.
 async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyHolder, Response> {
     let refuse = |message: &str| {
         let mut res = fail(AppError::new(ErrorCode::InvalidApiKey, message));
@@ -62,9 +64,17 @@ async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyHolder, Respons
     let Some(presented) = presented else {
         return Err(refuse("Send an API key as `Authorization: Bearer <key>`. Owners and admins create keys in Perch's dashboard, under Settings → API keys."));
     };
-    match api_keys::authenticate(state.db.pool(), presented).await {
-        Ok(Some(holder)) => Ok(holder),
-        Ok(None) => Err(refuse("This API key is not valid: it was revoked, or it is mistyped. Check it under Settings → API keys.")),
+    let holder = match api_keys::authenticate(state.db.pool(), presented).await {
+        Ok(Some(holder)) => holder,
+        Ok(None) => return Err(refuse("This API key is not valid: it was revoked, or it is mistyped. Check it under Settings → API keys.")),
+        Err(e) => return Err(fail(e.into())),
+    };
+    match rate_limit::hit_api(&state.db, &state.config.limits, &holder.key_id, &holder.org_id).await {
+        Ok(None) => Ok(holder),
+        Ok(Some(limited)) => {
+            tracing::info!(org_id = %holder.org_id, key_id = %holder.key_id, limit = ?limited.limit, "public API request over a limit");
+            Err(fail(limited.error()))
+        }
         Err(e) => Err(fail(e.into())),
     }
 }
@@ -270,11 +280,7 @@ async fn create_post(State(state): State<AppState>, headers: HeaderMap, bytes: B
     let new = NewPost { account_id: account_id.as_str(), text: &text, reply_to_post_id: reply.as_deref(), quote_post_id: quote.as_deref() };
     match posts::create(&state, &key, new).await {
         Ok(p) => Ok((StatusCode::CREATED, Json(json!({ "data": post_json(&p) }))).into_response()),
-        Err(Failure::RateLimited { error, retry_after_secs }) => {
-            let mut res = fail(error);
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            Err(res)
-        }
+        Err(Failure::RateLimited { error, retry_after_secs }) => Err(fail(error.retry_after(retry_after_secs))),
         Err(Failure::Error(e)) => Err(fail(e)),
     }
 }

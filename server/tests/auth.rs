@@ -5,9 +5,9 @@ mod common;
 use common::{Backend, PASSWORD, TestApp};
 
 on_both_databases!(
-    signup_creates_an_organization_and_signs_its_owner_in,
+    signup_creates_an_organization_whose_owner_then_signs_in,
     signup_rejects_each_mistake_with_a_field_message_and_stores_nothing,
-    signup_refuses_an_email_that_already_has_an_account,
+    c15_signup_answers_a_taken_email_exactly_like_a_new_one,
     closed_signup_refuses_and_says_so_on_the_page,
     password_is_stored_as_argon2id_with_the_promised_cost,
     long_passphrases_are_accepted_whole,
@@ -21,9 +21,18 @@ on_both_databases!(
     signed_out_pages_redirect_to_login_and_server_functions_answer_401,
 );
 
-async fn signup_creates_an_organization_and_signs_its_owner_in(b: Backend) {
+async fn signup_creates_an_organization_whose_owner_then_signs_in(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let c = app.owner("Acme Agency", "Owner@Example.com ").await;
+    let c = app.client();
+    let r = c.call("signup", &[("org_name", "Acme Agency"), ("email", "Owner@Example.com "), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(c.viewer().await, serde_json::Value::Null, "sign-up does not sign in");
+    let page = c.post_form("signup", &[("org_name", "Other"), ("email", "other@example.com"), ("password", PASSWORD)], "/signup").await;
+    assert_eq!((page.status, page.header("location").as_str()), (302, "/login?signed_up=1"), "{}", page.body);
+    let login = c.get("/login?signed_up=1").await;
+    assert!(login.body.contains("Sign in with the email and password you just chose"), "{}", login.body);
+    let r = c.call("login", &[("email", "owner@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let v = c.viewer().await;
     assert_eq!(v["email"], "owner@example.com");
     assert_eq!(v["role"], "owner");
@@ -55,13 +64,28 @@ async fn signup_rejects_each_mistake_with_a_field_message_and_stores_nothing(b: 
     assert_eq!(app.count("users").await, 0);
 }
 
-async fn signup_refuses_an_email_that_already_has_an_account(b: Backend) {
+/// C.15 for sign-up: a taken email gets the very answer a new one gets (status, body, headers
+/// but the date), nothing is created, the account's password is unchanged, and both cost a hash.
+async fn c15_signup_answers_a_taken_email_exactly_like_a_new_one(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.owner("First", "ada@example.com").await;
-    let r = app.client().call("signup", &[("org_name", "Second"), ("email", "ADA@example.com"), ("password", PASSWORD)]).await;
-    assert_eq!(r.status, 409);
-    assert_eq!(r.json()["field"], "email");
-    assert_eq!(app.count("organizations").await, 1, "the second organization was not created");
+    let before = app.state.passwords.computed();
+    let taken = app.client().call("signup", &[("org_name", "Second"), ("email", "ADA@example.com"), ("password", "another passphrase")]).await;
+    let after_taken = app.state.passwords.computed();
+    let new = app.client().call("signup", &[("org_name", "Third"), ("email", "bob@example.com"), ("password", "another passphrase")]).await;
+    assert_eq!((taken.status, &taken.body), (new.status, &new.body));
+    let shape = |r: &common::Reply| {
+        let mut names: Vec<String> = r.headers.keys().map(|k| k.to_string()).filter(|k| k != "date").collect();
+        names.sort();
+        names
+    };
+    assert_eq!(shape(&taken), shape(&new));
+    assert_eq!((after_taken - before, app.state.passwords.computed() - after_taken), (1, 1), "one hash each");
+    assert_eq!(app.count("organizations").await, 2, "the second organization was not created, the third was");
+    let r = app.client().call("login", &[("email", "ada@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, 200, "the account's own password still signs in: {}", r.body);
+    let r = app.client().call("login", &[("email", "ada@example.com"), ("password", "another passphrase")]).await;
+    assert_eq!(r.status, 422, "the sign-up's password was not taken");
 }
 
 async fn closed_signup_refuses_and_says_so_on_the_page(b: Backend) {
@@ -148,7 +172,7 @@ async fn viewer_with_cookie(app: &TestApp, cookie: &str) -> String {
 }
 
 fn session_cookie(r: &common::Reply) -> String {
-    let set = r.header("set-cookie");
+    let set = r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("perch_session=")).unwrap_or_default();
     set.split(';').next().unwrap_or_default().to_owned()
 }
 
@@ -194,8 +218,9 @@ async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {
     // security.md D.19 (plain http: no Secure flag, which browsers would refuse to store)
     let app = TestApp::spawn(b).await;
     let c = app.client();
-    let r = c.call("signup", &[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)]).await;
-    let set = r.header("set-cookie");
+    assert_eq!(c.call("signup", &[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)]).await.status, 200);
+    let r = c.call("login", &[("email", "a@example.com"), ("password", PASSWORD)]).await;
+    let set = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|v| v.starts_with("perch_session=")).unwrap().to_owned();
     assert!(set.starts_with("perch_session="), "{set}");
     assert!(set.contains("HttpOnly"), "{set}");
     assert!(set.contains("SameSite=Lax"), "{set}");
@@ -208,18 +233,23 @@ async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {
 async fn https_public_url_makes_the_cookie_secure_and_host_prefixed(b: Backend) {
     // security.md D.19 and D.23 (HSTS): Perch sits behind a TLS proxy; the public URL says https.
     let app = TestApp::spawn_with(b, &[("PERCH_PUBLIC_URL", "https://perch.example.com")]).await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/signup", app.base))
-        .header("origin", "https://perch.example.com")
-        .header("accept", "application/json")
-        .form(&[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let call = |name: &str, form: &[(&str, &str)]| {
+        reqwest::Client::new()
+            .post(format!("{}/api/{name}", app.base))
+            .header("origin", "https://perch.example.com")
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+    };
+    let r = call("signup", &[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)]).await.unwrap();
     assert_eq!(r.status(), 200);
-    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
-    assert!(set.starts_with("__Host-perch_session="), "{set}");
-    assert!(set.contains("Secure"), "{set}");
+    let r = call("login", &[("email", "a@example.com"), ("password", PASSWORD)]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let cookies: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    for name in ["__Host-perch_session=", "__Host-perch_device="] {
+        let set = cookies.iter().find(|c| c.starts_with(name)).unwrap_or_else(|| panic!("{name} in {cookies:?}"));
+        assert!(set.contains("Secure") && set.contains("HttpOnly") && set.contains("Path=/") && !set.contains("Domain="), "{set}");
+    }
     let hsts = r.headers().get("strict-transport-security").unwrap().to_str().unwrap();
     assert!(hsts.contains("max-age="));
 }

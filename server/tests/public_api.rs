@@ -13,9 +13,10 @@ mod common;
 use std::collections::BTreeSet;
 
 use app::domain::callback_url;
+use common::api::{account, api, api_client, error_code, error_message, new_key, post, with_account};
 use common::connect::*;
 use common::leaks::{assert_no_secret, at_rest, logs};
-use common::{Backend, Client, Reply, TestApp, brand, send};
+use common::{Backend, Reply, TestApp, brand, send};
 use perch_server::fake_x::{Fault, NewApp, Refusal};
 use serde_json::{Value, json};
 
@@ -45,49 +46,6 @@ on_both_databases!(
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/// A client of the public API: no cookies, no browser headers.
-fn api_client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
-}
-
-/// A request to the public API with `key` (none when empty).
-async fn api(base: &str, method: &str, path: &str, key: &str, body: Option<Value>) -> Reply {
-    let http = api_client();
-    let mut req = http.request(method.parse().unwrap(), format!("{base}{path}"));
-    if !key.is_empty() {
-        req = req.bearer_auth(key);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    send(req).await
-}
-
-/// Creates a key in the dashboard as `c`; returns the key.
-async fn new_key(c: &Client, name: &str) -> String {
-    let r = c.call("keys/create", &[("name", name)]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let key = r.json()["key"].as_str().unwrap().to_owned();
-    assert!(key.starts_with("perch_") && key.len() == 49, "{key}");
-    key
-}
-
-fn error_code(r: &Reply) -> String {
-    r.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
-}
-
-fn error_message(r: &Reply) -> String {
-    r.json()["error"]["message"].as_str().unwrap_or_default().to_owned()
-}
-
-/// A world with a key, and an account connected to the organization default through the dashboard.
-async fn with_account(b: Backend) -> (World, String, String) {
-    let w = world(b).await;
-    let key = new_key(&w.owner, "CMS").await;
-    let id = account_of(&connect_through(&w.owner, None, None).await);
-    (w, key, id)
-}
-
 /// A key, an account on the organization default (app A), and one on brand “Coffee”, which has
 /// its own app B. Returns (world, key, default's account, Coffee's account).
 async fn two_apps(b: Backend) -> (World, String, String, String) {
@@ -102,19 +60,8 @@ async fn two_apps(b: Backend) -> (World, String, String, String) {
     (w, key, on_default, on_coffee)
 }
 
-async fn post(base: &str, key: &str, account_id: &str, text: &str) -> Reply {
-    api(base, "POST", "/v1/posts", key, Some(json!({ "account_id": account_id, "text": text }))).await
-}
-
 fn token_requests_of(w: &World) -> usize {
     w.x.requests().iter().filter(|r| r.path == "/2/oauth2/token").count()
-}
-
-/// The account's state as `GET /v1/accounts` shows it.
-async fn account(base: &str, key: &str, id: &str) -> Value {
-    let r = api(base, "GET", "/v1/accounts", key, None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["data"].as_array().unwrap().iter().find(|a| a["id"] == id).cloned().unwrap_or(Value::Null)
 }
 
 // ---- API keys --------------------------------------------------------------------------------

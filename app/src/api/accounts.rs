@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 #[server(endpoint = "twitter/accounts")]
 pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
     crate::server::connect::overview(&state, &viewer).await
 }
 
@@ -16,18 +16,18 @@ pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
 /// account as needed. Comes back to `/accounts?check=<result>&account=<id>`.
 #[server(endpoint = "twitter/accounts/check")]
 pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, AppError> {
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::CheckAccount).await?;
     let id = crate::domain::AccountId::or_not_found(&account_id)?;
     let (_, result) = crate::server::connect::check(&state, &viewer, id.as_str()).await?;
     leptos_axum::redirect(&check_url(result, id.as_str()));
     Ok(result)
 }
 
-/// **Disconnect**: revokes the account's tokens at X and deletes them. Comes back to
+/// **Disconnect** (owners and admins): revokes the account's tokens at X and deletes them. Comes back to
 /// `/accounts?disconnected=<username>&revoked=<0|1>`.
 #[server(endpoint = "twitter/accounts/disconnect")]
 pub async fn disconnect_twitter_account(account_id: String) -> Result<DisconnectOutcome, AppError> {
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::DisconnectAccount).await?;
     let id = crate::domain::AccountId::or_not_found(&account_id)?;
     let outcome = crate::server::connect::disconnect(&state, &viewer.org_id, &viewer.email, id.as_str()).await?;
     leptos_axum::redirect(&disconnected_url(&outcome));

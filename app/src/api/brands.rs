@@ -5,13 +5,13 @@ use crate::error::AppError;
 
 #[server(endpoint = "brands/list")]
 pub async fn list_brands() -> Result<Vec<BrandView>, AppError> {
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
     Ok(crate::server::brands::list(state.db.pool(), &viewer.org_id).await?)
 }
 
 #[server(endpoint = "brands/get")]
 pub async fn get_brand(id: String) -> Result<BrandView, AppError> {
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
     let id = crate::domain::BrandId::or_not_found(&id)?;
     crate::server::brands::get(state.db.pool(), &viewer.org_id, id.as_str())
         .await?
@@ -20,14 +20,14 @@ pub async fn get_brand(id: String) -> Result<BrandView, AppError> {
 
 #[server(endpoint = "brands/create")]
 pub async fn create_brand(name: String) -> Result<BrandView, AppError> {
-    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageBrands).await?;
     crate::server::brands::create_from_input(state.db.pool(), &viewer.org_id, &name).await
 }
 
 #[server(endpoint = "brands/rename")]
 pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
     use crate::domain::{BrandId, BrandName};
-    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageBrands).await?;
     let id = BrandId::or_not_found(&id)?;
     let name = BrandName::parse(&name)?;
     match crate::server::brands::rename(state.db.pool(), &viewer.org_id, id.as_str(), &name).await {
@@ -40,7 +40,7 @@ pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
 
 #[server(endpoint = "brands/delete")]
 pub async fn delete_brand(id: String) -> Result<(), AppError> {
-    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageBrands).await?;
     let id = crate::domain::BrandId::or_not_found(&id)?;
     let id = id.as_str();
     crate::server::brands::get(state.db.pool(), &viewer.org_id, id).await?.ok_or_else(|| AppError::not_found("brand"))?;

@@ -62,7 +62,7 @@ async fn posted_without_javascript() -> bool {
 
 #[server(endpoint = "keys/list")]
 pub async fn get_api_keys() -> Result<ApiKeysOverview, AppError> {
-    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageApiKeys).await?;
     let session = crate::server::auth::session().await?;
     Ok(ApiKeysOverview {
         keys: crate::server::api_keys::list(state.db.pool(), &viewer.org_id).await?,
@@ -75,7 +75,7 @@ pub async fn get_api_keys() -> Result<ApiKeysOverview, AppError> {
 pub async fn create_api_key(name: String) -> Result<CreatedKey, AppError> {
     use crate::domain::ApiKeyName;
     use crate::server::api_keys::{self, MAX_ACTIVE};
-    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageApiKeys).await?;
     let session = crate::server::auth::session().await?;
     let name = ApiKeyName::parse(&name)?;
     let created = api_keys::create(state.db.pool(), &viewer.org_id, &name, &viewer.email).await?.ok_or_else(|| {
@@ -90,7 +90,7 @@ pub async fn create_api_key(name: String) -> Result<CreatedKey, AppError> {
 
 #[server(endpoint = "keys/revoke")]
 pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
-    let (state, viewer) = crate::server::auth::require_manager().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageApiKeys).await?;
     let key_id = crate::domain::ApiKeyId::or_not_found(&key_id)?;
     let key_id = key_id.as_str();
     match crate::server::api_keys::revoke(state.db.pool(), &viewer.org_id, key_id, &viewer.email).await? {

@@ -3,6 +3,7 @@
 //!
 //! [`AppError`]: crate::error::AppError
 
+pub mod account;
 pub mod accounts;
 pub mod auth;
 pub mod brands;

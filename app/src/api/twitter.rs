@@ -12,7 +12,7 @@ pub const PAGE: &str = "/settings/twitter";
 
 #[server(endpoint = "twitter/settings")]
 pub async fn get_twitter_settings() -> Result<TwitterSettings, AppError> {
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
     let session = crate::server::auth::session().await?;
     crate::server::twitter::settings(&state, &viewer, &session).await
 }
@@ -34,7 +34,7 @@ pub async fn submit_twitter_credentials(
     intent: Option<String>,
 ) -> Result<SubmitResult, AppError> {
     use crate::server::twitter;
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageCredentials).await?;
     let session = crate::server::auth::session().await?;
     let target = twitter::normalize_target(brand_id.as_deref());
     if intent.as_deref() == Some("save") {
@@ -49,7 +49,7 @@ pub async fn submit_twitter_credentials(
 #[server(endpoint = "twitter/remove")]
 pub async fn remove_twitter_credentials(brand_id: Option<String>) -> Result<(), AppError> {
     use crate::server::twitter;
-    let (state, viewer) = crate::server::auth::require_viewer().await?;
+    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageCredentials).await?;
     let target = twitter::normalize_target(brand_id.as_deref());
     twitter::remove(&state, &viewer, target).await?;
     leptos_axum::redirect(&done_url("removed", target));

@@ -158,6 +158,9 @@ pub struct AccountsOverview {
     pub scopes: Vec<String>,
     pub cards: Vec<PlatformCard>,
     pub can_manage_credentials: bool,
+    /// Whether the viewer's role may disconnect accounts (members may not: the page says so
+    /// instead of offering the button).
+    pub can_disconnect: bool,
 }
 
 /// An account that needs (or will need) reconnecting, for the settings page's warning after a

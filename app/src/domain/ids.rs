@@ -70,6 +70,10 @@ id_type!(
     /// An API key's id (`key_…`), not the key itself.
     ApiKeyId, "key", "API key"
 );
+id_type!(
+    /// A user's id (`usr_…`).
+    UserId, "usr", "member"
+);
 
 #[cfg(test)]
 mod tests {

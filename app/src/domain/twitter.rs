@@ -113,6 +113,10 @@ pub struct CredentialView {
     /// The email of who saved or last replaced them.
     pub updated_by: String,
     pub last_test: Option<LastTest>,
+    /// The id of the master key these were sealed with, when this server does not have it: they
+    /// cannot be used until an operator gives it back (issue 11). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_with_missing_key: Option<u32>,
 }
 
 impl CredentialView {

@@ -1,6 +1,7 @@
 //! X accounts: a Twitter platform card for the organization default and for every brand, each with
 //! the X app its accounts connect through, the callback URL X must have registered, **Connect**,
-//! and its connected accounts with their state, **Reconnect**, **Check** and **Disconnect**.
+//! and its connected accounts with their state, **Reconnect**, **Check** and **Disconnect** (the
+//! last for owners and admins only: members are told whom to ask instead of seeing the button).
 //!
 //! Connect and Reconnect are plain form posts that the server answers with a redirect to X; the
 //! OAuth callback comes back here with the result in the query (`?connect=…&for=…&account=…`),
@@ -84,7 +85,7 @@ fn Cards(
     check: ServerAction<CheckTwitterAccount>,
     disconnect: ServerAction<DisconnectTwitterAccount>,
 ) -> impl IntoView {
-    let AccountsOverview { callback_url, scopes, cards, can_manage_credentials } = overview;
+    let AccountsOverview { callback_url, scopes, cards, can_manage_credentials, can_disconnect } = overview;
     view! {
         <section class="card guide" aria-labelledby="before-title">
             <h2 id="before-title">"Before you connect"</h2>
@@ -92,10 +93,13 @@ fn Cards(
             <p><CopyValue id="callback-url".to_owned() value=callback_url.clone()/></p>
             <p class="muted">"Perch asks X for these scopes; enable all of them in the app:"</p>
             <p class="scopes">{scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}</p>
+            {(!can_disconnect).then(|| view! {
+                <p class="muted" id="disconnect-note">"Only the organization's owner or an admin can disconnect an account (it revokes the account's access at X): ask one of them when an account should go."</p>
+            })}
         </section>
         {cards
             .into_iter()
-            .map(|card| view! { <Card card=card callback_url=callback_url.clone() can_manage_credentials check=check disconnect=disconnect/> })
+            .map(|card| view! { <Card card=card callback_url=callback_url.clone() can_manage_credentials can_disconnect check=check disconnect=disconnect/> })
             .collect_view()}
     }
     .into_any()
@@ -106,6 +110,7 @@ fn Card(
     card: PlatformCard,
     callback_url: String,
     can_manage_credentials: bool,
+    can_disconnect: bool,
     check: ServerAction<CheckTwitterAccount>,
     disconnect: ServerAction<DisconnectTwitterAccount>,
 ) -> impl IntoView {
@@ -166,7 +171,7 @@ fn Card(
             } else {
                 view! {
                     <ul class="accounts">
-                        {accounts.into_iter().map(|a| view! { <AccountItem account=a check=check disconnect=disconnect/> }).collect_view()}
+                        {accounts.into_iter().map(|a| view! { <AccountItem account=a can_disconnect check=check disconnect=disconnect/> }).collect_view()}
                     </ul>
                 }
                 .into_any()
@@ -186,6 +191,7 @@ fn Card(
 #[component]
 fn AccountItem(
     account: AccountView,
+    can_disconnect: bool,
     check: ServerAction<CheckTwitterAccount>,
     disconnect: ServerAction<DisconnectTwitterAccount>,
 ) -> impl IntoView {
@@ -269,10 +275,12 @@ fn AccountItem(
                     <input type="hidden" name="account_id" value=id_check.clone()/>
                     <Submit label="Check" pending_label="Checking…" pending=checking class="btn btn-secondary" aria_label=format!("Check {handle}")/>
                 </ActionForm>
-                <ActionForm action=disconnect>
-                    <input type="hidden" name="account_id" value=id_disconnect.clone()/>
-                    <Submit label="Disconnect" pending_label="Disconnecting…" pending=disconnecting class="btn btn-danger-outline"/>
-                </ActionForm>
+                {can_disconnect.then(|| view! {
+                    <ActionForm action=disconnect>
+                        <input type="hidden" name="account_id" value=id_disconnect.clone()/>
+                        <Submit label="Disconnect" pending_label="Disconnecting…" pending=disconnecting class="btn btn-danger-outline"/>
+                    </ActionForm>
+                })}
             </div>
         </li>
     }

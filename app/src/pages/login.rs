@@ -12,11 +12,17 @@ pub fn LoginPage() -> impl IntoView {
     let error = action_error(login);
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    let signed_up = move || query.read().get("signed_up").is_some();
     let info = Resource::new(|| (), |_| get_instance_info());
 
     view! {
         <Title text="Sign in"/>
         <AuthFrame title="Sign in">
+            <Show when=signed_up>
+                <div class="banner banner-success" role="status">
+                    "Sign in with the email and password you just chose. (If that email already had an account, nothing new was created: use its own password.)"
+                </div>
+            </Show>
             <ActionForm action=login>
                 <ErrorBanner error=error/>
                 <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true error=error/>

@@ -27,7 +27,7 @@ pub fn SignupPage() -> impl IntoView {
                         }.into_any();
                     }
                     view! {
-                        <p class="lede">"Your organization holds your brands and your X apps. You will be its owner."</p>
+                        <p class="lede">"Your organization holds your brands and your X apps. You will be its owner, and sign in once it is created."</p>
                         <ActionForm action=signup>
                             <ErrorBanner error=error/>
                             <Field label="Organization name" name="org_name" autocomplete="organization" maxlength=OrgName::MAX_LEN autofocus=true error=error/>

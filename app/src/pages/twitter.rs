@@ -228,10 +228,20 @@ fn TargetPanel(
     .into_any()
 }
 
-/// What is saved: the preview, that a secret is set, who saved it and the last test.
+/// What is saved: the preview, that a secret is set, who saved it and the last test; and, when
+/// this server lacks the master key it was sealed with, what the operator must do (issue 11).
 #[component]
 fn SavedFacts(credential: CredentialView) -> impl IntoView {
+    let unreadable = credential.sealed_with_missing_key.map(|key_id| {
+        view! {
+            <div class="banner banner-error sealed-with-missing-key" role="alert">
+                {crate::error::master_key_missing_message(key_id)}
+                " Until then, connecting or refreshing accounts through this app fails; removing these credentials and saving them again seals them under the current key."
+            </div>
+        }
+    });
     view! {
+        {unreadable}
         <dl class="facts">
             <div><dt>"Client ID"</dt><dd><code>{credential.preview_label()}</code></dd></div>
             <div><dt>"Client Secret"</dt><dd>"Set · never shown again"</dd></div>

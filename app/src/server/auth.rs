@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use super::{AppState, sessions, users};
-use crate::domain::Viewer;
+use crate::domain::{Action, Viewer};
 use crate::error::AppError;
 
 /// The application state, provided to every page render and server function by the router.
@@ -47,24 +47,43 @@ pub async fn require_viewer() -> Result<(AppState, Viewer), AppError> {
     Ok((state()?, viewer))
 }
 
-/// The signed-in user if they may manage the organization (owner or admin).
-pub async fn require_manager() -> Result<(AppState, Viewer), AppError> {
+/// The signed-in user, if their role may do `action` ([`crate::domain::Role::may`]): what
+/// every server function of the organization's starts with.
+pub async fn require(action: Action) -> Result<(AppState, Viewer), AppError> {
     let (state, viewer) = require_viewer().await?;
-    if !viewer.role.can_manage() {
-        return Err(AppError::forbidden(
-            "Only the organization's owner or an admin can do this. Ask one of them to change it or to make you an admin.",
-        ));
-    }
+    permit(&viewer, action)?;
     Ok((state, viewer))
 }
 
-/// The client's address, for throttling. Perch takes the socket peer: behind a reverse proxy
-/// that is the proxy, which still throttles, only more coarsely.
+/// Refuses `viewer` with 403 `forbidden` when their role may not do `action`, in the one
+/// wording ([`crate::domain::Role::refusal`]): for doors that found the viewer themselves (the
+/// dashboard's JSON API, the Connect form) and the operations they share.
+pub fn permit(viewer: &Viewer, action: Action) -> Result<(), AppError> {
+    if viewer.role.may(action) {
+        return Ok(());
+    }
+    tracing::info!(org_id = %viewer.org_id, role = viewer.role.as_str(), ?action, "refused by role");
+    Err(AppError::forbidden(viewer.role.refusal(action)))
+}
+
+/// The client's address, for throttling: the socket peer, or behind a peer listed in
+/// `PERCH_TRUSTED_PROXIES` the client its `X-Forwarded-For` names (see [`super::client_ip`]).
 pub async fn client_address() -> String {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map(|ConnectInfo(a)| a.ip().to_string())
-        .unwrap_or_else(|_| "unknown".into())
+    let Ok(ConnectInfo(peer)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await else {
+        return "unknown".into();
+    };
+    let trusted = &state().map(|s| s.config.trusted_proxies.clone()).unwrap_or_default();
+    if trusted.is_empty() {
+        return peer.ip().to_canonical().to_string();
+    }
+    let headers = request_headers().await;
+    let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    trusted.client(peer.ip(), &forwarded).to_string()
+}
+
+/// The request's headers (empty outside a request).
+pub async fn request_headers() -> axum::http::HeaderMap {
+    leptos_axum::extract::<axum::http::HeaderMap>().await.unwrap_or_default()
 }

@@ -17,6 +17,10 @@ pub struct AppConfig {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_max: Duration,
+    /// `PERCH_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: super::client_ip::TrustedProxies,
+    /// Per-tenant limits (`PERCH_API_*_RATE_LIMIT`, `PERCH_CONNECT_*`).
+    pub limits: super::rate_limit::Limits,
 }
 
 impl AppConfig {

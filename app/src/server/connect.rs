@@ -7,9 +7,10 @@ use tower_sessions::Session;
 use super::accounts::{self, Connection, UseError};
 use super::oauth_flows::{self, Flow, NewFlow, StartedBy};
 use super::x_client::{ApiError, TokenError};
+use super::rate_limit::{self, Limit, Limited};
 use super::{AppState, brands, credentials};
 use crate::domain::{
-    ACCOUNTS_PAGE, AccountsOverview, CardApp, CheckResult, ConnectResult, DisconnectOutcome, PlatformCard, SCOPES, Viewer,
+    ACCOUNTS_PAGE, Action, AccountsOverview, CardApp, CheckResult, ConnectResult, DisconnectOutcome, PlatformCard, SCOPES, Viewer,
     callback_url, missing_scopes,
 };
 use crate::error::AppError;
@@ -37,7 +38,8 @@ pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverv
         callback_url: callback_url(&state.config.public_url),
         scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         cards,
-        can_manage_credentials: viewer.role.can_manage(),
+        can_manage_credentials: viewer.role.may(Action::ManageCredentials),
+        can_disconnect: viewer.role.may(Action::DisconnectAccount),
     })
 }
 
@@ -89,9 +91,8 @@ pub async fn start(
     let Some(creds) = credentials::resolve(pool, &state.vault, &viewer.org_id, brand_id).await? else {
         return Ok(result_url(ConnectResult::NoCredentials, brand_id, account_id));
     };
-    let started = oauth_flows::start(
-        pool,
-        &state.vault,
+    let started = start_flow(
+        state,
         Some(session),
         NewFlow { org_id: &viewer.org_id, started_by: StartedBy::User(&viewer.user_id), brand_id, account_id, credentials: &creds },
     )
@@ -103,6 +104,23 @@ pub async fn start(
         .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
     tracing::info!(org_id = %viewer.org_id, brand_id = brand_id.unwrap_or("-"), reconnect = account_id.is_some(), credential_id = %creds.credential_id, "connect started");
     Ok(url)
+}
+
+/// Starts a flow within the organization's limits, shared by Connect, Reconnect and connect
+/// links: so many starts a minute (`PERCH_CONNECT_RATE_LIMIT`) and so many open flows at once
+/// (`PERCH_CONNECT_OPEN_LIMIT`); over either, 429 `throttled` with when to try again.
+async fn start_flow(state: &AppState, session: Option<&Session>, flow: NewFlow<'_>) -> Result<oauth_flows::Started, AppError> {
+    let limits = &state.config.limits;
+    if let Some(limited) = rate_limit::hit(&state.db, Limit::ConnectStarts, flow.org_id, limits.connect_starts_per_org).await? {
+        tracing::info!(org_id = flow.org_id, "connect start over the organization's limit");
+        return Err(limited.error());
+    }
+    match oauth_flows::start(state.db.pool(), &state.vault, session, flow, limits.open_flows_per_org).await? {
+        Ok(started) => Ok(started),
+        Err(oauth_flows::Full { retry_after }) => {
+            Err(Limited { limit: Limit::OpenFlows, max: limits.open_flows_per_org, retry_after }.error())
+        }
+    }
 }
 
 /// What X sent back to the callback.
@@ -259,9 +277,8 @@ pub async fn link(state: &AppState, key: &super::api_keys::KeyHolder, brand_id: 
             format!("No X app credentials are saved for {whose}. An owner or admin saves them in Perch's dashboard (Settings → Twitter integration) or with `perch credentials set`; then ask for the link again."),
         ));
     };
-    let started = oauth_flows::start(
-        pool,
-        &state.vault,
+    let started = start_flow(
+        state,
         None,
         NewFlow { org_id: &key.org_id, started_by: StartedBy::ApiKey(&key.key_id), brand_id, account_id: None, credentials: &creds },
     )

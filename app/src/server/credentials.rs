@@ -46,26 +46,33 @@ struct Row {
     updated_by: String,
     last_test_result: Option<String>,
     last_tested_at: Option<i64>,
+    /// The blobs' headers (version and key id), to tell a key this server lacks without
+    /// opening anything.
+    client_id_head: Vec<u8>,
+    client_secret_head: Vec<u8>,
 }
 
-const COLUMNS: &str = "id, brand_id, client_id_preview, generation, created_at, updated_at, updated_by, last_test_result, last_tested_at";
+const COLUMNS: &str = "id, brand_id, client_id_preview, generation, created_at, updated_at, updated_by, last_test_result, \
+    last_tested_at, substr(client_id_enc, 1, 5) as client_id_head, substr(client_secret_enc, 1, 5) as client_secret_head";
 
-impl From<Row> for CredentialView {
-    fn from(r: Row) -> Self {
-        let last_test = match (r.last_test_result.as_deref().and_then(TestResult::parse), r.last_tested_at) {
+impl Row {
+    fn into_view(self, vault: &KeyRing) -> CredentialView {
+        let last_test = match (self.last_test_result.as_deref().and_then(TestResult::parse), self.last_tested_at) {
             (Some(result), Some(at)) => Some(LastTest { result, at }),
             _ => None,
         };
+        let sealed_with_missing_key = vault.missing_key(&self.client_id_head).or_else(|| vault.missing_key(&self.client_secret_head));
         CredentialView {
-            id: r.id,
-            brand_id: r.brand_id,
-            client_id_preview: r.client_id_preview,
+            id: self.id,
+            brand_id: self.brand_id,
+            client_id_preview: self.client_id_preview,
             has_secret: true,
-            generation: r.generation,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            updated_by: r.updated_by,
+            generation: self.generation,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            updated_by: self.updated_by,
             last_test,
+            sealed_with_missing_key,
         }
     }
 }
@@ -78,24 +85,26 @@ fn target_clause(target: Target<'_>, n: usize) -> String {
     }
 }
 
-/// The organization's default and every override, default first.
-pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<CredentialView>, ServerError> {
+/// The organization's default and every override, default first. Each says whether it was
+/// sealed with a master key `vault` lacks (issue 11), so the page and `perch credentials list`
+/// can tell the operator instead of failing when the secret is needed.
+pub async fn list(pool: &AnyPool, vault: &KeyRing, org_id: &str) -> Result<Vec<CredentialView>, ServerError> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "select {COLUMNS} from twitter_credentials where org_id = $1 order by brand_id is not null, created_at, id"
     ))
     .bind(org_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(rows.into_iter().map(|r| r.into_view(vault)).collect())
 }
 
-pub async fn get(pool: &AnyPool, org_id: &str, target: Target<'_>) -> Result<Option<CredentialView>, ServerError> {
+pub async fn get(pool: &AnyPool, vault: &KeyRing, org_id: &str, target: Target<'_>) -> Result<Option<CredentialView>, ServerError> {
     let sql = format!("select {COLUMNS} from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
     let mut q = sqlx::query_as::<_, Row>(&sql).bind(org_id);
     if let Some(b) = target {
         q = q.bind(b);
     }
-    Ok(q.fetch_optional(pool).await?.map(Into::into))
+    Ok(q.fetch_optional(pool).await?.map(|r| r.into_view(vault)))
 }
 
 #[derive(sqlx::FromRow)]
@@ -287,7 +296,7 @@ pub async fn save(
     });
     audit::record(&mut tx, org_id, t, actor.email, action, actor.target_label, &detail).await?;
     tx.commit().await?;
-    let credential = get(pool, org_id, target).await?.ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
+    let credential = get(pool, vault, org_id, target).await?.ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
     Ok(SaveOutcome { change, credential, accounts_to_reconnect: Vec::new() })
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The logic runs on one code path: every query goes through an [`AnyPool`] with `$1`-style
 //! placeholders, which both backends accept, and portable SQL (timestamps are Unix seconds in
-//! `bigint`, ids are `text`). Migrations and the session store use a typed pool, because the
-//! migration files differ per backend in their DDL and tower-sessions' sqlx store is typed.
+//! `bigint`, ids are `text`). Migrations use a typed pool, because the migration files differ per
+//! backend in their DDL.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -129,13 +129,12 @@ impl Db {
         Ok(Self { pool, typed, backend })
     }
 
-    /// Applies the migrations in `migrations/<backend>/` and creates the session table.
+    /// Applies the migrations in `migrations/<backend>/`.
     pub async fn migrate(&self) -> Result<(), ServerError> {
         match &self.typed {
             Typed::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
             Typed::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
-        self.session_store().migrate().await?;
         Ok(())
     }
 
@@ -156,12 +155,9 @@ impl Db {
         }
     }
 
-    /// The tower-sessions store living in this same database, so instances share sessions.
+    /// The session store living in this same database, so instances share sessions.
     pub fn session_store(&self) -> SessionStore {
-        match &self.typed {
-            Typed::Sqlite(p) => SessionStore::sqlite(p.clone()),
-            Typed::Postgres(p) => SessionStore::postgres(p.clone()),
-        }
+        SessionStore::new(self.pool.clone())
     }
 
     /// Whether the database answers (for `/healthz`).

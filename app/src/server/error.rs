@@ -16,6 +16,9 @@ pub enum ServerError {
     Vault(#[from] super::vault::VaultError),
     #[error("password hashing: {0}")]
     Hashing(String),
+    /// The password hashing queue stayed full for longer than a request waits.
+    #[error("the password hashing queue is full")]
+    Busy,
     #[error("{0}")]
     Other(String),
 }
@@ -50,6 +53,19 @@ impl From<ServerError> for AppError {
                 "The request contains characters Perch cannot store, such as a NUL byte. Remove them and try again.",
             );
         }
+        if matches!(err, ServerError::Busy) {
+            tracing::warn!("password hashing queue full: a sign-in or sign-up was turned away");
+            return AppError::new(
+                ErrorCode::Busy,
+                "Perch is busy checking other sign-ins right now. Wait a few seconds and try again.",
+            )
+            .retry_after(super::passwords::QUEUE_WAIT.as_secs());
+        }
+        // Not an internal error: the operator removed or never gave this server a key (issue 11).
+        if let ServerError::Vault(super::vault::VaultError::UnknownKey(key_id)) = &err {
+            tracing::error!(key_id = %format_args!("{key_id:#010x}"), "a stored secret was sealed with a master key this server does not have");
+            return AppError::master_key_missing(*key_id);
+        }
         let id = correlation_id();
         tracing::error!(correlation_id = %id, error = %err, "internal error");
         AppError {
@@ -58,6 +74,7 @@ impl From<ServerError> for AppError {
             field: None,
             correlation_id: Some(id),
             input: None,
+            retry_after: None,
         }
     }
 }

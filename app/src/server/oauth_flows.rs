@@ -91,8 +91,22 @@ pub struct Flow {
     pub expired: bool,
 }
 
-/// Records a new flow and, for a dashboard user's, remembers it in the browser session.
-pub async fn start(pool: &AnyPool, vault: &KeyRing, session: Option<&Session>, flow: NewFlow<'_>) -> Result<Started, ServerError> {
+/// The organization has as many open flows as it may (`PERCH_CONNECT_OPEN_LIMIT`): no new one
+/// starts until one ends, at the latest when the oldest expires in `retry_after` seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full {
+    pub retry_after: i64,
+}
+
+/// Records a new flow, unless its organization already has `max_open` open (unexpired) ones,
+/// and, for a dashboard user's, remembers it in the browser session.
+pub async fn start(
+    pool: &AnyPool,
+    vault: &KeyRing,
+    session: Option<&Session>,
+    flow: NewFlow<'_>,
+    max_open: i64,
+) -> Result<Result<Started, Full>, ServerError> {
     // 256 bits of state (E.24 asks for at least 128) and a 43-character verifier (RFC 7636's
     // 256-bit recommendation).
     let state = random_token(32);
@@ -110,6 +124,18 @@ pub async fn start(pool: &AnyPool, vault: &KeyRing, session: Option<&Session>, f
     let blob = vault.encrypt(&sealed, &Aad { org_id: flow.org_id, record_id: &hash, field: FIELD });
     // Abandoned flows go as new ones come.
     sqlx::query("delete from twitter_oauth_flows where expires_at < $1").bind(t).execute(pool).await?;
+    // Counted and inserted alone per organization, on every instance: two starts at once must
+    // not both see one flow left under the cap.
+    let mut tx = super::db::begin_org_write(pool, flow.org_id).await?;
+    let (open, oldest): (i64, Option<i64>) =
+        sqlx::query_as("select count(*), min(expires_at) from twitter_oauth_flows where org_id = $1 and expires_at >= $2")
+            .bind(flow.org_id)
+            .bind(t)
+            .fetch_one(&mut *tx)
+            .await?;
+    if open >= max_open {
+        return Ok(Err(Full { retry_after: (oldest.unwrap_or(t + FLOW_TTL_SECS) - t).max(1) }));
+    }
     sqlx::query(
         "insert into twitter_oauth_flows (state_hash, org_id, user_id, api_key_id, brand_id, account_id, credential_id, \
          credential_generation, client_id_preview, sealed, created_at, expires_at) \
@@ -127,8 +153,9 @@ pub async fn start(pool: &AnyPool, vault: &KeyRing, session: Option<&Session>, f
     .bind(blob)
     .bind(t)
     .bind(t + FLOW_TTL_SECS)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     if let Some(session) = session {
         let mut mine: Vec<String> = session.get(SESSION_KEY).await?.unwrap_or_default();
         mine.push(hash);
@@ -137,7 +164,7 @@ pub async fn start(pool: &AnyPool, vault: &KeyRing, session: Option<&Session>, f
         }
         session.insert(SESSION_KEY, mine).await?;
     }
-    Ok(Started { state, verifier: SecretString::from(verifier) })
+    Ok(Ok(Started { state, verifier: SecretString::from(verifier) }))
 }
 
 /// Whether this browser session started the flow of `state`. Does not spend it: a state from
@@ -268,7 +295,7 @@ mod tests {
                 generation: 1,
             };
             let flow = NewFlow { org_id: "org_1", started_by: StartedBy::ApiKey("key_1"), brand_id: None, account_id: None, credentials: &credentials };
-            let started = start(db.pool(), &vault, None, flow).await.unwrap();
+            let started = start(db.pool(), &vault, None, flow, 1).await.unwrap().unwrap();
             (db, vault, started.state)
         }
 

@@ -1,95 +1,248 @@
-//! Sessions: tower-sessions with its sqlx store, in Perch's own database.
+//! Sessions: tower-sessions over Perch's own `sessions` table, in Perch's database so that every
+//! instance sees every session.
 //!
-//! tower-sessions enforces the idle timeout (the record's expiry moves forward while the session
-//! is used); the absolute lifetime is enforced here from the sign-in time kept in the session
-//! (security.md D.20).
+//! The store is Perch's own rather than tower-sessions-sqlx-store's, for three properties
+//! (security.md D.21, H.42):
+//!
+//! - **Only a hash of the id is stored.** A row is keyed by SHA-256 of the cookie's value
+//!   (`id_hash`) and its data is stored without the id, so a copy of the database, a backup or a
+//!   dump holds nothing a browser could present.
+//! - **Only `create` inserts.** `save` updates the row if it still exists and does nothing
+//!   otherwise: a request that loaded the session before a sign-out and changes it afterwards
+//!   cannot bring the deleted session back (the sqlx store's `save` is an upsert).
+//! - **A user's sessions end together.** A signed-in row names its user and the user's
+//!   `session_epoch` when the row was created, and `load` accepts it only while the user exists
+//!   with that epoch. [`end_all`] moves the epoch on and deletes the rows in the caller's
+//!   transaction: every instance sees it at its next load, and a row that slipped past the delete
+//!   (created from a read of the old epoch) is dead all the same.
+//!
+//! tower-sessions enforces the idle timeout (the row's expiry moves forward while the session is
+//! used); the absolute lifetime is enforced here from the sign-in time kept in the session (D.20).
 
 use async_trait::async_trait;
+use sqlx::{Any, AnyPool, Transaction};
+use time::OffsetDateTime;
 use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
+use super::error::ServerError;
+use super::ids::sha256_hex;
 use super::{AppConfig, now};
 
 /// Session keys.
 const USER_ID: &str = "uid";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
+/// The user's session epoch the sign-in was checked against, when the caller read it: the row is
+/// then created only if the epoch is still the user's. Without it the row takes the epoch current
+/// when it is created.
+const EPOCH: &str = "epoch";
 
-/// Either backend's store, chosen by the database URL.
+/// The session store on Perch's database (either backend: portable SQL through the `AnyPool`).
 #[derive(Clone, Debug)]
-pub enum SessionStore {
-    Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+pub struct SessionStore {
+    pool: AnyPool,
 }
 
 impl SessionStore {
-    pub fn sqlite(pool: sqlx::SqlitePool) -> Self {
-        Self::Sqlite(SqliteStore::new(pool))
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
     }
+}
 
-    pub fn postgres(pool: sqlx::PgPool) -> Self {
-        Self::Postgres(PostgresStore::new(pool))
-    }
+/// The row key of a session id: SHA-256 of the cookie's value, lower-case hex. The id has 128
+/// random bits, so a fast unkeyed hash is enough (nothing to slow down guessing against).
+fn row_key(id: &Id) -> String {
+    sha256_hex(&id.to_string())
+}
 
-    pub async fn migrate(&self) -> sqlx::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.migrate().await,
-            Self::Postgres(s) => s.migrate().await,
-        }
-    }
+fn backend_error(e: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn user_of(record: &Record) -> Option<&str> {
+    record.data.get(USER_ID).and_then(|v| v.as_str())
 }
 
 #[async_trait]
 impl session_store::SessionStore for SessionStore {
+    /// Inserts the session under its id, or under a fresh one when the id is taken (the contract
+    /// tower-sessions relies on: the record's id is what the cookie will carry). A signed-in
+    /// session is inserted only while its user exists (with the epoch the sign-in read, if any):
+    /// otherwise nothing is stored and the cookie the browser gets signs nobody in.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.create(record).await,
-            Self::Postgres(s) => s.create(record).await,
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let expires_at = record.expiry_date.unix_timestamp();
+        let user = user_of(record).map(str::to_owned);
+        let epoch = record.data.get(EPOCH).and_then(|v| v.as_i64());
+        loop {
+            let key = row_key(&record.id);
+            let inserted = match &user {
+                None => sqlx::query(
+                    "insert into sessions (id_hash, user_id, user_epoch, data, expires_at) values ($1, null, null, $2, $3)",
+                )
+                .bind(&key)
+                .bind(&data)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await,
+                Some(uid) => sqlx::query(
+                    "insert into sessions (id_hash, user_id, user_epoch, data, expires_at)
+                     select $1, u.id, u.session_epoch, $2, $3 from users u
+                     where u.id = $4 and u.session_epoch = coalesce($5, u.session_epoch)",
+                )
+                .bind(&key)
+                .bind(&data)
+                .bind(expires_at)
+                .bind(uid)
+                .bind(epoch)
+                .execute(&self.pool)
+                .await,
+            };
+            match inserted {
+                Ok(done) => {
+                    if done.rows_affected() == 0 {
+                        tracing::info!("session not stored: its user was removed or signed out everywhere since the sign-in");
+                    }
+                    return Ok(());
+                }
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => record.id = Id::default(),
+                Err(e) => return Err(backend_error(e)),
+            }
         }
     }
 
+    /// Updates the session if its row still exists, unexpired and for the same user; never
+    /// inserts. A session ended meanwhile stays ended, and the browser's next request is anonymous.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.save(record).await,
-            Self::Postgres(s) => s.save(record).await,
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let updated = sqlx::query(
+            "update sessions set data = $1, expires_at = $2
+             where id_hash = $3 and expires_at > $4 and coalesce(user_id, '') = $5",
+        )
+        .bind(&data)
+        .bind(record.expiry_date.unix_timestamp())
+        .bind(row_key(&record.id))
+        .bind(now())
+        // A session's user is fixed when its row is created: signing in cycles the id (create).
+        .bind(user_of(record).unwrap_or_default())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        if updated.rows_affected() == 0 {
+            tracing::debug!("session not saved: it ended while the request ran");
         }
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Self::Sqlite(s) => s.load(id).await,
-            Self::Postgres(s) => s.load(id).await,
-        }
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "select s.data, s.expires_at from sessions s left join users u on u.id = s.user_id
+             where s.id_hash = $1 and s.expires_at > $2 and (s.user_id is null or u.session_epoch = s.user_epoch)",
+        )
+        .bind(row_key(id))
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        let Some((data, expires_at)) = row else { return Ok(None) };
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.delete(id).await,
-            Self::Postgres(s) => s.delete(id).await,
-        }
+        sqlx::query("delete from sessions where id_hash = $1")
+            .bind(row_key(id))
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for SessionStore {
+    /// Deletes expired sessions and those of users whose epoch moved on (already refused by `load`).
     async fn delete_expired(&self) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.delete_expired().await,
-            Self::Postgres(s) => s.delete_expired().await,
-        }
+        sqlx::query(
+            "delete from sessions where expires_at <= $1
+             or (user_id is not null and not exists
+                 (select 1 from users u where u.id = sessions.user_id and u.session_epoch = sessions.user_epoch))",
+        )
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
     }
+}
+
+/// What [`end_all`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// How many unexpired sessions of the user there were.
+    pub sessions: i64,
+    /// The user's new epoch (`None` if the user does not exist).
+    pub epoch: Option<i64>,
+}
+
+/// Ends every session of `user_id`, on every instance, as part of the caller's transaction (a
+/// password change, "sign out everywhere", a removal): moves the user's epoch on, which `load`
+/// checks, and deletes the rows.
+pub async fn end_all(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<Ended, ServerError> {
+    let epoch: Option<i64> =
+        sqlx::query_scalar("update users set session_epoch = session_epoch + 1 where id = $1 returning session_epoch")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let sessions: i64 = sqlx::query_scalar("select count(*) from sessions where user_id = $1 and expires_at > $2")
+        .bind(user_id)
+        .bind(now())
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query("delete from sessions where user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(Ended { sessions, epoch })
 }
 
 /// Marks the session as signed in as `user_id`, under a new session id (security.md D.18).
 pub async fn sign_in(session: &Session, user_id: &str) -> Result<(), tower_sessions::session::Error> {
+    start(session, user_id, None).await
+}
+
+/// [`sign_in`], for a caller that read the user's `session_epoch` together with the password hash
+/// it verified: if the user's sessions were ended in between (a password change), the new
+/// session is not stored either.
+pub async fn sign_in_at_epoch(session: &Session, user_id: &str, epoch: i64) -> Result<(), tower_sessions::session::Error> {
+    start(session, user_id, Some(epoch)).await
+}
+
+async fn start(session: &Session, user_id: &str, epoch: Option<i64>) -> Result<(), tower_sessions::session::Error> {
     // A fresh id first: whatever id the browser had before (possibly planted) dies here.
     session.cycle_id().await?;
     let t = now();
     session.insert(USER_ID, user_id).await?;
     session.insert(SIGNED_IN_AT, t).await?;
     session.insert(SEEN_AT, t).await?;
+    match epoch {
+        Some(e) => session.insert(EPOCH, e).await?,
+        None => {
+            session.remove_value(EPOCH).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the session signed in under a new id and the user's new epoch, after [`end_all`] ended
+/// every session of the user (a password change: this browser stays, every other one leaves).
+/// The sign-in time, and so the absolute lifetime, is kept.
+pub async fn renew(session: &Session, epoch: i64) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(EPOCH, epoch).await?;
     Ok(())
 }
 
@@ -133,21 +286,25 @@ mod tests {
             signup_open: true,
             session_idle: Duration::from_secs(3600),
             session_max: max,
+            trusted_proxies: Default::default(),
+            limits: Default::default(),
         }
     }
 
-    async fn session() -> Session {
-        // One connection: every connection to `sqlite::memory:` is a database of its own.
-        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
-        let store = SessionStore::sqlite(pool);
-        store.migrate().await.unwrap();
-        Session::new(None, Arc::new(store), None)
+    /// A session on a store in a fresh SQLite database (a file: every connection to
+    /// `sqlite::memory:` is a database of its own), and the database's directory.
+    async fn session() -> (Session, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("perch-sessions-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = super::super::Db::connect(&format!("sqlite://{}", dir.join("perch.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        (Session::new(None, Arc::new(db.session_store()), None), dir)
     }
 
     #[tokio::test]
     async fn a_session_past_its_absolute_lifetime_is_signed_out() {
         // security.md D.20: activity does not extend a session beyond its absolute lifetime.
-        let s = session().await;
+        let (s, dir) = session().await;
         let cfg = config(Duration::from_secs(3600));
         sign_in(&s, "usr_1").await.unwrap();
         assert_eq!(user_id(&s, &cfg).await.unwrap().as_deref(), Some("usr_1"));
@@ -157,11 +314,12 @@ mod tests {
         s.insert(SIGNED_IN_AT, now() - 3601).await.unwrap();
         assert_eq!(user_id(&s, &cfg).await.unwrap(), None);
         assert!(s.is_empty().await, "the ended session is flushed, not just ignored");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn activity_is_recorded_at_most_once_a_minute() {
-        let s = session().await;
+        let (s, dir) = session().await;
         let cfg = config(Duration::from_secs(3600));
         sign_in(&s, "usr_1").await.unwrap();
         s.insert(SEEN_AT, now() - 30).await.unwrap();
@@ -170,5 +328,6 @@ mod tests {
         s.insert(SEEN_AT, now() - 120).await.unwrap();
         user_id(&s, &cfg).await.unwrap();
         assert!(s.get::<i64>(SEEN_AT).await.unwrap().unwrap() >= now() - 1, "touched after a minute");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

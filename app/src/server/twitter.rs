@@ -15,7 +15,7 @@ use super::credentials::{self, Actor};
 use super::vault::{Aad, KeyRing};
 use super::{AppState, brands, now};
 use crate::domain::{
-    BrandCredentials, BrandId, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome, TestOutcome,
+    Action, BrandCredentials, BrandId, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome, TestOutcome,
     TwitterSettings, Viewer, callback_url,
 };
 use crate::error::AppError;
@@ -78,16 +78,6 @@ fn parse_target(brand_id: Option<&str>) -> Result<Option<BrandId>, AppError> {
     normalize_target(brand_id).map(|b| BrandId::or_invalid("brand_id", b)).transpose()
 }
 
-fn require_manager(viewer: &Viewer) -> Result<(), AppError> {
-    if viewer.role.can_manage() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "Only the organization's owner or an admin can change the Twitter integration. Ask one of them to do it, or to make you an admin.",
-        ))
-    }
-}
-
 /// How the trail names a target, after checking that the brand is the organization's.
 async fn target_label(state: &AppState, viewer: &Viewer, target: Option<&str>) -> Result<String, AppError> {
     brands::trail_label(state.db.pool(), &viewer.org_id, target).await?.ok_or_else(|| AppError::not_found("brand"))
@@ -107,7 +97,7 @@ fn parse_pair(client_id: &str, client_secret: &str) -> Result<(ClientId, ClientS
 /// Everything the settings page shows.
 pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> Result<TwitterSettings, AppError> {
     let pool = state.db.pool();
-    let saved = credentials::list(pool, &viewer.org_id).await?;
+    let saved = credentials::list(pool, &state.vault, &viewer.org_id).await?;
     let (default, overrides): (Vec<_>, Vec<_>) = saved.into_iter().partition(|c| c.brand_id.is_none());
     let brands = brands::list(pool, &viewer.org_id)
         .await?
@@ -136,7 +126,7 @@ pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> R
         brands,
         audit: super::audit::recent(pool, &viewer.org_id, super::audit::PAGE).await?,
         pending_tests,
-        can_manage: viewer.role.can_manage(),
+        can_manage: viewer.role.may(Action::ManageCredentials),
         to_reconnect: super::accounts::to_reconnect(pool, &viewer.org_id).await?,
     })
 }
@@ -151,11 +141,17 @@ pub async fn test(
     client_id: &str,
     client_secret: &str,
 ) -> Result<TestOutcome, AppError> {
-    require_manager(viewer)?;
+    super::auth::permit(viewer, Action::ManageCredentials)?;
     let target = parse_target(target)?;
     let target = target.as_ref().map(BrandId::as_str);
     let label = target_label(state, viewer, target).await?;
     let (id, secret) = parse_pair(client_id, client_secret)?;
+    // Each test asks X's token endpoint: so many per minute per organization, on every instance.
+    let max = state.config.limits.credential_tests_per_org;
+    if let Some(limited) = super::rate_limit::hit(&state.db, super::rate_limit::Limit::CredentialTests, &viewer.org_id, max).await? {
+        tracing::info!(org_id = %viewer.org_id, "credential test over the organization's limit");
+        return Err(limited.error());
+    }
     let check = state.x.test_credentials(&id, &secret, &callback_url(&state.config.public_url)).await;
     let outcome = TestOutcome::new(check.result, check.detail, now());
     tracing::info!(org_id = %viewer.org_id, brand_id = target.unwrap_or("-"), result = outcome.reason.as_str(), "credentials tested");
@@ -186,7 +182,7 @@ pub async fn save(
     client_id: &str,
     client_secret: &str,
 ) -> Result<SaveOutcome, AppError> {
-    require_manager(viewer)?;
+    super::auth::permit(viewer, Action::ManageCredentials)?;
     let target = parse_target(target)?;
     let target = target.as_ref().map(BrandId::as_str);
     let label = target_label(state, viewer, target).await?;
@@ -222,7 +218,7 @@ pub async fn save(
 /// "Remove": deletes the credentials of the default or a brand (which then falls back to the
 /// default).
 pub async fn remove(state: &AppState, viewer: &Viewer, target: Option<&str>) -> Result<(), AppError> {
-    require_manager(viewer)?;
+    super::auth::permit(viewer, Action::ManageCredentials)?;
     // Named by a query on the JSON API (`DELETE ?brand_id=`): an id that cannot exist is not found.
     let target = normalize_target(target).map(BrandId::or_not_found).transpose()?;
     let target = target.as_ref().map(BrandId::as_str);

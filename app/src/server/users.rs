@@ -2,21 +2,24 @@
 
 use sqlx::AnyPool;
 
-use super::db::begin_write;
+use super::db::{begin_org_write, begin_write};
 use super::error::ServerError;
 use super::ids::new_id;
-use super::now;
+use super::{audit, now, sessions};
 use crate::domain::{Email, OrgName, Role, Viewer};
 
 #[derive(sqlx::FromRow)]
 pub struct Credentials {
     pub id: String,
     pub password_hash: String,
+    /// The user's session epoch as it was with this hash: for [`sessions::sign_in_at_epoch`], so
+    /// that a sign-in checked against a password changed meanwhile stores no session.
+    pub session_epoch: i64,
 }
 
 /// The id and password hash of the user with this email, if any.
 pub async fn credentials_by_email(pool: &AnyPool, email: &Email) -> Result<Option<Credentials>, ServerError> {
-    Ok(sqlx::query_as("select id, password_hash from users where email = $1")
+    Ok(sqlx::query_as("select id, password_hash, session_epoch from users where email = $1")
         .bind(email.as_str())
         .fetch_optional(pool)
         .await?)
@@ -111,4 +114,166 @@ pub async fn email_taken(pool: &AnyPool, email: &Email) -> Result<bool, ServerEr
         .fetch_one(pool)
         .await?;
     Ok(n > 0)
+}
+
+/// The id and organization of the user with this email, if any (for the operator's commands).
+pub async fn by_email(pool: &AnyPool, email: &Email) -> Result<Option<(String, String)>, ServerError> {
+    Ok(sqlx::query_as("select id, org_id from users where email = $1").bind(email.as_str()).fetch_optional(pool).await?)
+}
+
+/// The user's password hash, if the user exists.
+pub async fn password_hash(pool: &AnyPool, user_id: &str) -> Result<Option<String>, ServerError> {
+    Ok(sqlx::query_scalar("select password_hash from users where id = $1").bind(user_id).fetch_optional(pool).await?)
+}
+
+/// Who changes a user: a signed-in user (acting on themselves, or as a manager on a member), or
+/// the operator at the server's command line.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    User { user_id: &'a str, email: &'a str },
+    Operator,
+}
+
+impl Actor<'_> {
+    /// The name the audit trail shows.
+    fn name(&self) -> &str {
+        match self {
+            Actor::User { email, .. } => email,
+            Actor::Operator => "perch CLI",
+        }
+    }
+}
+
+/// What [`set_password`] did.
+#[derive(Debug)]
+pub struct PasswordSet {
+    pub email: String,
+    /// The user's session epoch afterwards: the one a session kept signed in must carry.
+    pub epoch: i64,
+    /// How many unexpired sessions of the user ended (the changer's own among them).
+    pub sessions_ended: i64,
+}
+
+/// Replaces a user's password hash and ends every session of the user, in one transaction with
+/// its audit entry. A user changing their own password passes `expected`, the hash their current
+/// password was verified against: if another change landed since, nothing is changed (`None`).
+/// `None` too when the user does not exist.
+pub async fn set_password(
+    pool: &AnyPool,
+    user_id: &str,
+    expected: Option<&str>,
+    new_hash: &str,
+    actor: Actor<'_>,
+) -> Result<Option<PasswordSet>, ServerError> {
+    let mut tx = begin_write(pool).await?;
+    let row: Option<(String, String, String)> = sqlx::query_as("select email, org_id, password_hash from users where id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((email, org_id, current)) = row else { return Ok(None) };
+    let updated = sqlx::query("update users set password_hash = $1 where id = $2 and password_hash = $3")
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(expected.unwrap_or(&current))
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let ended = sessions::end_all(&mut tx, user_id).await?;
+    let (action, detail) = match actor {
+        Actor::User { user_id: by, .. } if by == user_id => {
+            ("Changed their password", format!("{} other session(s) signed out", (ended.sessions - 1).max(0)))
+        }
+        _ => ("Set a member's password", format!("{} session(s) signed out", ended.sessions)),
+    };
+    audit::record(&mut tx, &org_id, now(), actor.name(), action, &email, &detail).await?;
+    tx.commit().await?;
+    Ok(Some(PasswordSet { email, epoch: ended.epoch.unwrap_or_default(), sessions_ended: ended.sessions }))
+}
+
+/// Ends every session of the signed-in user on every instance ("Sign out everywhere"), with its
+/// audit entry. Returns how many sessions ended, the caller's own among them.
+pub async fn sign_out_everywhere(pool: &AnyPool, viewer: &Viewer) -> Result<i64, ServerError> {
+    let mut tx = begin_write(pool).await?;
+    let ended = sessions::end_all(&mut tx, &viewer.user_id).await?;
+    let detail = format!("{} session(s) signed out", ended.sessions);
+    audit::record(&mut tx, &viewer.org_id, now(), &viewer.email, "Signed out everywhere", &viewer.email, &detail).await?;
+    tx.commit().await?;
+    Ok(ended.sessions)
+}
+
+/// Why a removal was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveRefusal {
+    /// No such member in this organization.
+    NotFound,
+    /// The remover is no longer an owner or admin of the organization.
+    NotAManager,
+    /// Members do not remove themselves from the settings page.
+    Yourself,
+    /// An admin cannot remove an owner.
+    OwnerByAdmin,
+    /// An organization always keeps at least one owner.
+    LastOwner,
+}
+
+/// What [`remove`] removed.
+#[derive(Debug)]
+pub struct Removed {
+    pub email: String,
+    pub role: Role,
+    pub sessions_ended: i64,
+}
+
+/// Removes a member from the organization: ends all their sessions and deletes the user (their
+/// unfinished OAuth flows go with them; API keys and connected accounts belong to the
+/// organization and stay), with an audit entry. Every rule is checked inside the transaction,
+/// which runs alone among the organization's writes: two owners removing each other at once
+/// cannot leave the organization without one.
+pub async fn remove(
+    pool: &AnyPool,
+    org_id: &str,
+    target_id: &str,
+    actor: Actor<'_>,
+) -> Result<Result<Removed, RemoveRefusal>, ServerError> {
+    let mut tx = begin_org_write(pool, org_id).await?;
+    let role_of = |id: String| {
+        sqlx::query_as::<_, (String, String)>("select email, role from users where id = $1 and org_id = $2").bind(id).bind(org_id)
+    };
+    let remover_role = match actor {
+        Actor::User { user_id, .. } => {
+            let role = role_of(user_id.to_owned()).fetch_optional(&mut *tx).await?.and_then(|(_, r)| Role::parse(&r));
+            match role {
+                Some(r) if r.can_manage() => Some(r),
+                _ => return Ok(Err(RemoveRefusal::NotAManager)),
+            }
+        }
+        Actor::Operator => None,
+    };
+    let Some((email, role)) = role_of(target_id.to_owned()).fetch_optional(&mut *tx).await? else {
+        return Ok(Err(RemoveRefusal::NotFound));
+    };
+    let role = Role::parse(&role).unwrap_or(Role::Member);
+    if matches!(actor, Actor::User { user_id, .. } if user_id == target_id) {
+        return Ok(Err(RemoveRefusal::Yourself));
+    }
+    if role == Role::Owner {
+        if remover_role.is_some_and(|r| r != Role::Owner) {
+            return Ok(Err(RemoveRefusal::OwnerByAdmin));
+        }
+        let owners: i64 = sqlx::query_scalar("select count(*) from users where org_id = $1 and role = $2")
+            .bind(org_id)
+            .bind(Role::Owner.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        if owners <= 1 {
+            return Ok(Err(RemoveRefusal::LastOwner));
+        }
+    }
+    let ended = sessions::end_all(&mut tx, target_id).await?;
+    sqlx::query("delete from users where id = $1 and org_id = $2").bind(target_id).bind(org_id).execute(&mut *tx).await?;
+    audit::record(&mut tx, org_id, now(), actor.name(), "Removed a member", &email, &format!("{}; {} session(s) signed out", role.label(), ended.sessions)).await?;
+    tx.commit().await?;
+    Ok(Ok(Removed { email, role, sessions_ended: ended.sessions }))
 }

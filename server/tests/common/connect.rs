@@ -34,9 +34,17 @@ pub struct World {
 /// A fake X with app A registered for Perch's callback, a Perch pointed at it, and an owner whose
 /// organization has app A as its default credentials.
 pub async fn world(b: Backend) -> World {
+    world_with(b, &[]).await
+}
+
+/// [`world`] with extra `PERCH_*` settings.
+pub async fn world_with(b: Backend, settings: &[(&str, &str)]) -> World {
     log_buffer();
     let x = FakeX::start().await;
-    let app = TestApp::spawn_with(b, &[("PERCH_X_API_URL", &x.base_url()), ("PERCH_X_AUTHORIZE_URL", &x.authorize_url())]).await;
+    let (api_url, authorize_url) = (x.base_url(), x.authorize_url());
+    let mut all = vec![("PERCH_X_API_URL", api_url.as_str()), ("PERCH_X_AUTHORIZE_URL", authorize_url.as_str())];
+    all.extend_from_slice(settings);
+    let app = TestApp::spawn_with(b, &all).await;
     x.register_app(NewApp::new([callback_url(&app.base)]).with_credentials(ID_A, SECRET_A).named("Acme Social"));
     let owner = app.owner("Acme Agency", "owner@acme.example").await;
     let r = save(&owner, ID_A, SECRET_A, None).await;

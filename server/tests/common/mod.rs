@@ -232,11 +232,14 @@ impl TestApp {
         }
     }
 
-    /// Signs up a new organization and returns a client signed in as its owner.
+    /// Signs up a new organization and returns a client signed in as its owner (sign-up itself
+    /// never signs in: it answers a taken email exactly like a new one).
     pub async fn owner(&self, org: &str, email: &str) -> Client {
         let c = self.client();
         let res = c.call("signup", &[("org_name", org), ("email", email), ("password", PASSWORD)]).await;
         assert_eq!(res.status, 200, "sign-up failed: {}", res.body);
+        let res = c.call("login", &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(res.status, 200, "sign-in after sign-up failed: {}", res.body);
         c
     }
 

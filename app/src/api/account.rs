@@ -1,0 +1,126 @@
+//! Server functions of Settings → your account (change your password, sign out everywhere) and
+//! of the member list (remove a member). Each ends sessions: every session of the user concerned,
+//! on every instance, at once (security.md D.21, H.42; `server::sessions::end_all`).
+//!
+//! All three answer a form post with a redirect, so the page says what happened with or without
+//! JavaScript: back to Settings with `?done=...`, or to the sign-in page once signed out.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Where the settings page says a change is done (`?done=`).
+pub const DONE_PASSWORD: &str = "password";
+pub const DONE_REMOVED: &str = "removed";
+
+/// Changes the signed-in user's password. The current one is required (and checked like a
+/// sign-in, counted against the account's throttle); the new one follows the sign-up rules. Every
+/// other session of the user ends; this one stays signed in under a new id.
+#[server(endpoint = "account/password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    use crate::domain::Password;
+    use crate::error::ErrorCode;
+    use crate::server::throttle::{self, Key, Refusal};
+    use crate::server::users::{self, Actor};
+    use crate::server::{auth, sessions};
+
+    let (state, viewer) = auth::require_viewer().await?;
+    let current = Password::for_login(current_password).map_err(|e| AppError::invalid("current_password", e.message))?;
+    let new = Password::parse(new_password).map_err(|e| AppError::invalid("new_password", e.message))?;
+    if new.expose() == current.expose() {
+        return Err(AppError::invalid("new_password", "That is your current password. Choose a new one."));
+    }
+    let pool = state.db.pool();
+    // Guesses at the current password from a signed-in browser (a stolen session, say) count
+    // against the account exactly like failed sign-ins.
+    let attempt = match throttle::admit(pool, vec![Key::account(&viewer.email)]).await? {
+        Ok(a) => a,
+        Err(refusal) => {
+            let message = match refusal {
+                Refusal::Locked(secs) => format!("Too many wrong passwords for this account. Wait {} minute(s) and try again.", (secs + 59) / 60),
+                Refusal::Busy => "Another sign-in for this account is being checked. Wait a few seconds and try again.".to_owned(),
+            };
+            return Err(AppError::new(ErrorCode::Throttled, message).retry_after(refusal.retry_after_secs() as u64));
+        }
+    };
+    let stored = match users::password_hash(pool, &viewer.user_id).await {
+        Ok(h) => h,
+        Err(e) => {
+            attempt.abandoned(pool).await?;
+            return Err(e.into());
+        }
+    };
+    let Some(stored) = stored else {
+        attempt.abandoned(pool).await?;
+        return Err(AppError::unauthenticated());
+    };
+    match state.passwords.verify(current, Some(stored.clone())).await {
+        Ok(true) => attempt.succeeded(pool).await?,
+        Ok(false) => {
+            attempt.failed(pool).await?;
+            return Err(AppError::invalid("current_password", "That is not your current password."));
+        }
+        Err(e) => {
+            attempt.abandoned(pool).await?;
+            return Err(e.into());
+        }
+    }
+    let hash = state.passwords.hash(new).await?;
+    let actor = Actor::User { user_id: &viewer.user_id, email: &viewer.email };
+    let Some(set) = users::set_password(pool, &viewer.user_id, Some(&stored), &hash, actor).await? else {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "Your password was changed from somewhere else a moment ago. Reload the page and try again.",
+        ));
+    };
+    sessions::renew(&auth::session().await?, set.epoch).await?;
+    tracing::info!(user_id = %viewer.user_id, sessions_ended = set.sessions_ended, "password changed");
+    leptos_axum::redirect(&format!("/settings?done={DONE_PASSWORD}#account"));
+    Ok(())
+}
+
+/// Ends every session of the signed-in user, on every device and every instance, this one too.
+#[server(endpoint = "account/sign-out-everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    use crate::server::{auth, sessions, users};
+
+    let (state, viewer) = auth::require_viewer().await?;
+    let ended = users::sign_out_everywhere(state.db.pool(), &viewer).await?;
+    sessions::sign_out(&auth::session().await?).await?;
+    tracing::info!(user_id = %viewer.user_id, sessions_ended = ended, "signed out everywhere");
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Removes a member from the organization (owners and admins; an admin cannot remove an owner,
+/// nobody removes themselves here or the last owner). Their sessions end at once.
+#[server(endpoint = "org/members/remove")]
+pub async fn remove_member(user_id: String) -> Result<(), AppError> {
+    use crate::error::ErrorCode;
+    use crate::server::auth;
+    use crate::server::users::{self, Actor, RemoveRefusal};
+
+    let (state, viewer) = auth::require_viewer().await?;
+    let target = crate::domain::UserId::or_not_found(&user_id)?;
+    let actor = Actor::User { user_id: &viewer.user_id, email: &viewer.email };
+    // The rules are checked inside the removal's transaction, against the roles as they are then.
+    match users::remove(state.db.pool(), &viewer.org_id, target.as_str(), actor).await? {
+        Ok(removed) => {
+            tracing::info!(org_id = %viewer.org_id, user_id = %target.as_str(), sessions_ended = removed.sessions_ended, "member removed");
+            leptos_axum::redirect(&format!("/settings?done={DONE_REMOVED}#members"));
+            Ok(())
+        }
+        Err(RemoveRefusal::NotFound) => Err(AppError::not_found("member")),
+        Err(RemoveRefusal::NotAManager) => Err(AppError::forbidden(
+            "Only the organization's owner or an admin can remove members. Ask one of them to do it.",
+        )),
+        Err(RemoveRefusal::Yourself) => Err(AppError::forbidden(
+            "You cannot remove yourself. Another owner or admin can; or use Sign out everywhere to end your sessions.",
+        )),
+        Err(RemoveRefusal::OwnerByAdmin) => Err(AppError::forbidden("Only an owner can remove another owner.")),
+        Err(RemoveRefusal::LastOwner) => Err(AppError::new(
+            ErrorCode::Conflict,
+            "This is the organization's last owner, and an organization always keeps one.",
+        )),
+    }
+}
