@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use app::domain::{BrandName, OrgName};
 use app::server::{accounts, audit, brands, credentials, orgs};
@@ -18,25 +17,7 @@ fn perch(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, String) {
 }
 
 fn perch_with(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_perch"))
-        .args(args)
-        // Only what the test passes: a key in the caller's environment would change the outcome.
-        .env_remove("PERCH_MASTER_KEY")
-        .env_remove("PERCH_MASTER_KEY_FILE")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_perch(env, args, stdin)
 }
 
 #[test]

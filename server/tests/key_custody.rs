@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,24 +18,7 @@ use perch_server::{Config, build_state};
 const CLIENT_ID: &str = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ";
 const SECRET: &str = "Sc7Tvo_hBKqFYY_kv5ZJr3J1TWDtkwtDDb-xHKas1VOqg6YYZY";
 
-/// Runs the real `perch` with exactly `env`, feeding `stdin`; (exit code, stdout, stderr).
-fn perch(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_perch"))
-        .args(args)
-        .env_remove("PERCH_MASTER_KEY")
-        .env_remove("PERCH_MASTER_KEY_FILE")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
+use common::run_perch as perch;
 
 /// `perch serve`, which must refuse before it listens: an exit within 30 s, or a failure (a
 /// server that starts is killed, not left running).

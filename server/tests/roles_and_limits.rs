@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use app::domain::{Action, Email, Password, Role};
 use app::server::users::{self, OrgTarget};
 use common::api::{api, new_key};
@@ -166,21 +163,7 @@ async fn every_door_lets_each_role_do_what_the_matrix_says_and_refuses_the_rest_
 // ---- perch user create --org -----------------------------------------------------------------
 
 fn perch(app: &TestApp, args: &[&str]) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_perch"))
-        .args(args)
-        .env_remove("PERCH_MASTER_KEY")
-        .env_remove("PERCH_MASTER_KEY_FILE")
-        .envs(app.db.env())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    common::run_perch(&app.db.env(), args, &format!("{PASSWORD}\n"))
 }
 
 /// `perch user create --org NAME` joins the one organization of that name, or creates it; a name

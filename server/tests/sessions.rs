@@ -323,19 +323,8 @@ async fn operator_set_password_and_remove_end_every_session_of_the_user(b: Backe
     add_member(&app, &owner, "b@example.com", Role::Member).await;
     let member = sign_in(&app, &app.base, "b@example.com", PASSWORD).await;
     let perch = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perch"))
-            .args(args)
-            .env_remove("PERCH_MASTER_KEY")
-            .envs(app.db.env())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        let (code, out, err) = common::run_perch(&app.db.env(), args, stdin);
+        (Some(code), out + &err)
     };
     let (code, out) = perch(&["user", "set-password", "--email", "O@example.com"], &format!("{NEW_PASSWORD}\n"));
     assert_eq!(code, Some(0), "{out}");

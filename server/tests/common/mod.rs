@@ -18,6 +18,29 @@ use perch_server::{Config, build_router, build_state};
 use reqwest::header::{ACCEPT, ORIGIN};
 use serde_json::Value;
 
+/// Runs the real `perch` binary with exactly `env` (a master key or log level in the caller's
+/// environment would change the outcome), feeding `stdin`: (exit code, stdout, stderr).
+pub fn run_perch(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_perch"))
+        .args(args)
+        .env_remove("PERCH_MASTER_KEY")
+        .env_remove("PERCH_MASTER_KEY_FILE")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
