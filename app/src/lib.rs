@@ -85,7 +85,7 @@ pub fn App() -> impl IntoView {
 ///
 /// On the server, leptos_meta writes the formatted title into `<title>…</title>` as it is, without
 /// escaping (leptos_meta 0.8 `ServerMetaContext`), so a brand named `</title><script>…` would end the
-/// element: the text is escaped here, and only there (security.md H.40). In the browser the same
+/// element: the text is escaped here, and only there (docs/security.md H.40). In the browser the same
 /// formatter feeds `document.title`, which takes plain text, so escaping it there would show
 /// `&lt;` to the user; the browser's parse of the escaped `<title>` and the hydrated
 /// `document.title` are then the same text.

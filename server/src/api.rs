@@ -1,7 +1,7 @@
 //! The dashboard-only JSON API of the Twitter integration (`/v1/integrations/twitter/credentials`):
 //! the page's operations for scripts running in a signed-in dashboard session. A request that
 //! carries an API key is refused with 403 `dashboard_only` before anything else happens, with or
-//! without a session cookie (security.md G.34; see [`carries_api_key`]), so a leaked key can
+//! without a session cookie (docs/security.md G.34; see [`carries_api_key`]), so a leaked key can
 //! neither read nor write credentials. The page's server functions (`/api/twitter/*`) sit behind
 //! the same wall. Errors are `{"error": {"code", "message"}}`.
 
@@ -52,7 +52,7 @@ pub fn carries_api_key(headers: &HeaderMap) -> bool {
 }
 
 /// Refuses a request that carries an API key on a dashboard-only path, before anything is read
-/// or changed (security.md G.34). Server functions get the error in their own shape.
+/// or changed (docs/security.md G.34). Server functions get the error in their own shape.
 pub async fn dashboard_only(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if DASHBOARD_ONLY.iter().any(|p| path.starts_with(p)) && carries_api_key(req.headers()) {

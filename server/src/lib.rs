@@ -119,7 +119,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Loads the master key ring (security.md A.7): `PERCH_MASTER_KEY`, `PERCH_MASTER_KEY_FILE` or
+/// Loads the master key ring (docs/security.md A.7): `PERCH_MASTER_KEY`, `PERCH_MASTER_KEY_FILE` or
 /// `<data dir>/master.key`, and refuses one that lacks a key the database depends on (issue 11):
 /// a key some stored secret names, or one recorded in `master_keys`. A key file is generated
 /// only with SQLite, and only for a database that has never depended on any key: a restore

@@ -56,7 +56,7 @@ pub fn error_page(err: &AppError, back: &str, back_label: &str) -> Response {
 }
 
 /// Refuses state-changing requests that a browser made on behalf of another site
-/// (security.md D.22). Browsers send `Sec-Fetch-Site` and `Origin` on such requests and page
+/// (docs/security.md D.22). Browsers send `Sec-Fetch-Site` and `Origin` on such requests and page
 /// scripts cannot forge them; clients that send neither (curl, API clients) are not browsers and
 /// carry no ambient cookie risk.
 pub async fn refuse_cross_site(State(config): State<Arc<AppConfig>>, req: Request, next: Next) -> Response {
@@ -169,7 +169,7 @@ pub async fn api_errors_as_json(req: Request, next: Next) -> Response {
     json
 }
 
-/// Security headers on every response (security.md D.23). HTML pages carry their own
+/// Security headers on every response (docs/security.md D.23). HTML pages carry their own
 /// Content-Security-Policy with the nonce of their hydration script; everything else gets one
 /// that allows nothing.
 pub async fn security_headers(State(config): State<Arc<AppConfig>>, req: Request, next: Next) -> Response {

@@ -3,7 +3,7 @@
 //! - `POST /oauth/connect/twitter` (form: `brand_id`, or `account_id` to reconnect): the Connect
 //!   and Reconnect buttons. A plain form post, with or without JavaScript, answered with a 303 to
 //!   X's consent page (or back to the card when there is no X app to connect through). Behind the
-//!   cross-site wall like every POST (security.md D.22).
+//!   cross-site wall like every POST (docs/security.md D.22).
 //! - `GET /oauth/callback/twitter`: where X sends the browser back. For a dashboard flow, a 303
 //!   to the accounts page, a fixed internal path with the result in its query; never a code or
 //!   token in any URL Perch makes (E.29). For a connect link handed out through the API

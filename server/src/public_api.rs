@@ -4,7 +4,7 @@
 //! tests). Errors are `{"error": {"code", "message"}}`.
 //!
 //! Everything is scoped to the key's organization: an id from another organization answers 404,
-//! exactly like one that does not exist (security.md G.33). Credentials and API keys are not
+//! exactly like one that does not exist (docs/security.md G.33). Credentials and API keys are not
 //! here and cannot be reached with a key (`crate::api::dashboard_only`, G.34). A session cookie
 //! counts for nothing on these routes: only the key does.
 

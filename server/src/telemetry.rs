@@ -1,7 +1,7 @@
 //! Logging with `tracing`; `RUST_LOG` sets the level (default `info`).
 //!
 //! Request spans record the method and the path only, never the query string: OAuth callbacks
-//! carry a `code` and `state` there, and nothing secret may reach the log (security.md B.11).
+//! carry a `code` and `state` there, and nothing secret may reach the log (docs/security.md B.11).
 
 use axum::http::Request;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};

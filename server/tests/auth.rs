@@ -1,4 +1,4 @@
-//! Sign-up, sign-in, sessions and throttling, through the real router (security.md C and D).
+//! Sign-up, sign-in, sessions and throttling, through the real router (docs/security.md C and D).
 
 mod common;
 
@@ -100,7 +100,7 @@ async fn closed_signup_refuses_and_says_so_on_the_page(b: Backend) {
 }
 
 async fn password_is_stored_as_argon2id_with_the_promised_cost(b: Backend) {
-    // security.md C.13
+    // docs/security.md C.13
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
     let phc: String = sqlx::query_scalar("select password_hash from users").fetch_one(app.state.db.pool()).await.unwrap();
@@ -109,7 +109,7 @@ async fn password_is_stored_as_argon2id_with_the_promised_cost(b: Backend) {
 }
 
 async fn long_passphrases_are_accepted_whole(b: Backend) {
-    // security.md C.14: 64+ characters accepted, no silent truncation.
+    // docs/security.md C.14: 64+ characters accepted, no silent truncation.
     let app = TestApp::spawn(b).await;
     let long = "the quick brown fox jumps over the lazy dog ".repeat(4);
     let c = app.client();
@@ -124,7 +124,7 @@ async fn long_passphrases_are_accepted_whole(b: Backend) {
 }
 
 async fn unknown_email_and_wrong_password_answer_alike(b: Backend) {
-    // security.md C.15
+    // docs/security.md C.15
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
     let wrong = app.client().call("login", &[("email", "a@example.com"), ("password", "wrong password")]).await;
@@ -135,7 +135,7 @@ async fn unknown_email_and_wrong_password_answer_alike(b: Backend) {
 }
 
 async fn repeated_failures_are_throttled_then_released(b: Backend) {
-    // security.md C.16
+    // docs/security.md C.16
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
     let attacker = app.client();
@@ -177,7 +177,7 @@ fn session_cookie(r: &common::Reply) -> String {
 }
 
 async fn login_issues_a_new_session_id_and_the_old_one_dies(b: Backend) {
-    // security.md D.18
+    // docs/security.md D.18
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
     let c = app.client();
@@ -204,7 +204,7 @@ async fn login_issues_a_new_session_id_and_the_old_one_dies(b: Backend) {
 }
 
 async fn logout_deletes_the_session_server_side(b: Backend) {
-    // security.md D.21
+    // docs/security.md D.21
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
     let c = app.client();
@@ -215,7 +215,7 @@ async fn logout_deletes_the_session_server_side(b: Backend) {
 }
 
 async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {
-    // security.md D.19 (plain http: no Secure flag, which browsers would refuse to store)
+    // docs/security.md D.19 (plain http: no Secure flag, which browsers would refuse to store)
     let app = TestApp::spawn(b).await;
     let c = app.client();
     assert_eq!(c.call("signup", &[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)]).await.status, 200);
@@ -231,7 +231,7 @@ async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {
 }
 
 async fn https_public_url_makes_the_cookie_secure_and_host_prefixed(b: Backend) {
-    // security.md D.19 and D.23 (HSTS): Perch sits behind a TLS proxy; the public URL says https.
+    // docs/security.md D.19 and D.23 (HSTS): Perch sits behind a TLS proxy; the public URL says https.
     let app = TestApp::spawn_with(b, &[("PERCH_PUBLIC_URL", "https://perch.example.com")]).await;
     let call = |name: &str, form: &[(&str, &str)]| {
         reqwest::Client::new()

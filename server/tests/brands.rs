@@ -1,4 +1,4 @@
-//! Brands: create, rename, delete, with validation, roles and tenant isolation (security.md G.33).
+//! Brands: create, rename, delete, with validation, roles and tenant isolation (docs/security.md G.33).
 
 mod common;
 

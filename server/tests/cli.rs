@@ -94,7 +94,7 @@ async fn user_create_refuses_bad_input_and_changes_nothing(b: Backend) {
     assert_eq!(app.count("organizations").await, 1);
 }
 
-// ---- perch keys (security.md A.6, A.7) --------------------------------------------------------
+// ---- perch keys (docs/security.md A.6, A.7) --------------------------------------------------------
 
 /// The master key lines of a key file (comments and blank lines left out).
 fn key_lines(path: &std::path::Path) -> Vec<String> {

@@ -1,4 +1,4 @@
-//! The fake X over real HTTP, row by row against x-api.md: authorize page, token endpoint,
+//! The fake X over real HTTP, row by row against docs/x-api.md: authorize page, token endpoint,
 //! refresh rotation, revoke, users/me, tweets, secret rotation, the request log and the control
 //! plane. Run with `cargo test -p server --features fake-x --test fake_x`.
 
@@ -16,7 +16,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
 const CALLBACK: &str = "http://127.0.0.1:3000/oauth/x/callback";
-/// What Perch asks for (x-api.md "Scopes").
+/// What Perch asks for (docs/x-api.md "Scopes").
 const PERCH_SCOPES: &str =
     "tweet.read tweet.write tweet.moderate.write users.read dm.read dm.write like.write offline.access";
 

@@ -1,4 +1,4 @@
-//! Hostile input, on SQLite and PostgreSQL (security.md H.36):
+//! Hostile input, on SQLite and PostgreSQL (docs/security.md H.36):
 //!
 //! - H.40: every name a user chooses (brand, organization, API key) and every name an X user
 //!   chooses (display name, username) is escaped wherever a page shows it: element text,

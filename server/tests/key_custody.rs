@@ -1,4 +1,4 @@
-//! Key custody (issue 11, items 7 to 9; security.md A.7): a copy of the data directory is not
+//! Key custody (issue 11, items 7 to 9; docs/security.md A.7): a copy of the data directory is not
 //! readable by other users, Perch never runs with master keys that cannot open what the database
 //! holds (nor generates a fresh key beside such secrets), and a secret sealed with a key the
 //! server lacks is explained to the operator rather than failing as an internal error.

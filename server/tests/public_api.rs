@@ -1,7 +1,7 @@
-//! The public API with API keys, end to end over loopback against the fake X: keys (security.md
+//! The public API with API keys, end to end over loopback against the fake X: keys (docs/security.md
 //! G.35), every endpoint with good, missing, malformed, revoked and foreign keys (G.33), the
 //! dashboard-only wall for credential and key routes (G.34), connect links, posting with every
-//! answer of X's in x-api.md, the refresh lease across instances (F.30, F.31), a refresh cut off
+//! answer of X's in docs/x-api.md, the refresh lease across instances (F.30, F.31), a refresh cut off
 //! by a crash (H.37), rotation, and the OpenAPI document, on SQLite and PostgreSQL (H.36).
 //!
 //! Run with `cargo test -p server --features app/ssr,server/fake-x --test public_api`.
@@ -551,7 +551,7 @@ async fn post_text_and_ids_are_checked_before_x_is_called(b: Backend) {
     assert_eq!(post(&w.app.base, &key, &id, &"c".repeat(280)).await.status, 201);
 }
 
-/// Every row of x-api.md's `POST /2/tweets` table, and X down, mapped to an error that says what
+/// Every row of docs/x-api.md's `POST /2/tweets` table, and X down, mapped to an error that says what
 /// to do; none of them marks the account, and none is retried.
 async fn every_refusal_of_x_becomes_an_error_a_client_can_act_on(b: Backend) {
     let (w, key, id) = with_account(b).await;

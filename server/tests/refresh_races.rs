@@ -1,5 +1,5 @@
 //! The refresh of an account's access token racing everything it can overlap with, on SQLite and
-//! PostgreSQL, with one and with two Perch instances on one database (security.md F.30, F.31,
+//! PostgreSQL, with one and with two Perch instances on one database (docs/security.md F.30, F.31,
 //! H.37): a post arriving while another request refreshes, a 401 coming back after the refresh
 //! finished, an instance killed while X answers, instances whose clocks disagree, a reconnect, a
 //! disconnect or a rotation landing while X answers, X's token endpoint down with an OAuth-shaped

@@ -1,4 +1,4 @@
-//! Cross-site requests, headers, health, hostile input (security.md D.22, D.23, H.38).
+//! Cross-site requests, headers, health, hostile input (docs/security.md D.22, D.23, H.38).
 
 mod common;
 

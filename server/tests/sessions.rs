@@ -1,4 +1,4 @@
-//! Sessions at rest and their end (security.md D.21 and H.42): only a hash of a session id is
+//! Sessions at rest and their end (docs/security.md D.21 and H.42): only a hash of a session id is
 //! stored, a session that ended never comes back, and a user's sessions end together, on every
 //! instance, when they sign out everywhere, change their password or are removed, while those
 //! very sessions are making requests. Racy cases repeat inside the test, staggered.

@@ -1,4 +1,4 @@
-//! The door under attack (security.md C.15–C.17), on SQLite and PostgreSQL, with parallel
+//! The door under attack (docs/security.md C.15–C.17), on SQLite and PostgreSQL, with parallel
 //! requests as an attacker sends them: guesses counted before they are hashed, a shared address
 //! that slows down without locking everyone out, `X-Forwarded-For` believed only from trusted
 //! proxies, sign-up throttled, and a full hashing queue answering `busy` quickly.

@@ -1,5 +1,5 @@
 //! Connecting X accounts through the organization's or a brand's own X app, end to end against the
-//! fake X over loopback: OAuth 2.0 with PKCE (security.md E.24-E.29), the account cards, reconnect,
+//! fake X over loopback: OAuth 2.0 with PKCE (docs/security.md E.24-E.29), the account cards, reconnect,
 //! disconnect and revocation (F.32), rotation and the refresh lease (F.30, F.31), tokens at rest
 //! and in logs (A.1, B.11), on SQLite and PostgreSQL (H.36).
 //!
@@ -46,7 +46,7 @@ on_both_databases!(
 
 // ---- connecting ------------------------------------------------------------------------------
 
-/// E.24-E.26: X's authorize URL carries exactly what x-api.md lists, a fresh high-entropy state,
+/// E.24-E.26: X's authorize URL carries exactly what docs/x-api.md lists, a fresh high-entropy state,
 /// an S256 challenge and no verifier; the callback stores the account with its profile, the
 /// granted scopes and the credentials that issued it.
 async fn e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_account(b: Backend) {
@@ -153,7 +153,7 @@ async fn a_card_without_credentials_says_so_instead_of_going_to_x(b: Backend) {
 
 async fn cancel_on_x_lands_on_the_card_and_connects_nothing(b: Backend) {
     let w = world(b).await;
-    // X may or may not add error=access_denied (x-api.md): both are a refusal.
+    // X may or may not add error=access_denied (docs/x-api.md): both are a refusal.
     for adds_error in [true, false] {
         w.x.update_switches(|s| s.cancel_adds_access_denied = adds_error);
         let authorize = connect(&w.owner, None).await;
@@ -178,7 +178,7 @@ async fn a_wrong_secret_lands_on_the_card_as_invalid_client(b: Backend) {
     assert!(all_accounts(&w.owner).await.is_empty());
 }
 
-/// x-api.md: an unregistered or inexact callback URL strands the user on X's own page, so the card
+/// docs/x-api.md: an unregistered or inexact callback URL strands the user on X's own page, so the card
 /// shows the URL before the user leaves; a mismatch X reports at the token endpoint is explained.
 async fn callback_mismatch_is_stopped_at_x_and_a_token_level_mismatch_is_explained(b: Backend) {
     let w = world(b).await;
@@ -445,7 +445,7 @@ async fn e28_the_exchange_uses_the_credentials_that_started_the_flow(b: Backend)
     assert_eq!(card(&w.owner, None).await["accounts"][0]["will_need_reconnection"], "app_replaced");
 }
 
-/// x-api.md "Rotating the Client Secret": whether X kills issued tokens at once is not on record,
+/// docs/x-api.md "Rotating the Client Secret": whether X kills issued tokens at once is not on record,
 /// so both ways: either the token or the refresh fails, and the account is marked with what to do.
 async fn a_secret_rotated_at_x_but_not_in_perch_or_removed_credentials_are_found_on_the_next_call(b: Backend) {
     let w = world(b).await;

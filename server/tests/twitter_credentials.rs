@@ -1,6 +1,6 @@
 //! Bring-your-own X app credentials (Settings → Twitter integration and the dashboard-only JSON
 //! API `/v1/integrations/twitter/credentials`), end to end against the fake X: secrets at rest and
-//! in answers (security.md A, B), the "Test credentials" probe (x-api.md "Testing a Client ID /
+//! in answers (docs/security.md A, B), the "Test credentials" probe (docs/x-api.md "Testing a Client ID /
 //! Secret pair"), rotation and rewrap of the master key (A.6), tenants, roles and API keys (G),
 //! cross-site requests (D.22) and hostile input (H.38).
 //!
@@ -25,7 +25,7 @@ use common::{Backend, Client, PASSWORD, Reply, TestApp, TestDb, brand, org_id, s
 use perch_server::fake_x::{FakeX, Fault, NewApp, UnknownClient};
 use serde_json::{Value, json};
 
-// ---- values in X's shapes (x-api.md "Shapes of identifiers") ----------------------------------
+// ---- values in X's shapes (docs/x-api.md "Shapes of identifiers") ----------------------------------
 
 /// X's own example Client ID; its preview is `M1M5R3`.
 const ID_A: &str = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ";
@@ -653,7 +653,7 @@ async fn input_mistakes_are_refused_naming_the_field_and_nothing_is_stored(b: Ba
 }
 
 /// "Test credentials" exchanges a made-up code with the pair's Basic auth at X's token endpoint
-/// (x-api.md): a pair X knows is valid; a wrong secret or an unknown Client ID is
+/// (docs/x-api.md): a pair X knows is valid; a wrong secret or an unknown Client ID is
 /// `invalid_client`, with what to do; when X cannot be asked (no connection, a 5xx, an HTML
 /// page) the answer is `unreachable`, which is not "invalid".
 async fn test_credentials_tells_valid_rejected_and_unreachable_apart(b: Backend) {

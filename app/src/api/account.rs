@@ -1,6 +1,6 @@
 //! Server functions of Settings → your account (change your password, sign out everywhere) and
 //! of the member list (remove a member). Each ends sessions: every session of the user concerned,
-//! on every instance, at once (security.md D.21, H.42; `server::sessions::end_all`).
+//! on every instance, at once (docs/security.md D.21, H.42; `server::sessions::end_all`).
 //!
 //! All three answer a form post with a redirect, so the page says what happened with or without
 //! JavaScript: back to Settings with `?done=...`, or to the sign-in page once signed out.

@@ -23,7 +23,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 }
 
 /// Creates an organization and its owner. The answer is the same whether or not the email
-/// already has an account (security.md C.15: sign-up must not tell anyone which emails are
+/// already has an account (docs/security.md C.15: sign-up must not tell anyone which emails are
 /// taken): both cost one password hash, neither signs in, and both send the browser to the
 /// sign-in page. Throttled per client address like sign-in.
 #[server(endpoint = "signup")]

@@ -1,5 +1,5 @@
 //! Server functions of Settings → API keys (owners and admins). Behind the dashboard-only wall
-//! (`/api/keys/`): an API key can neither list, create nor revoke keys (security.md G.34).
+//! (`/api/keys/`): an API key can neither list, create nor revoke keys (docs/security.md G.34).
 //!
 //! A new key is in the answer of [`create_api_key`]. A form post without JavaScript is answered
 //! with a redirect back to the page instead, so for that one the key is also sealed by the vault

@@ -55,7 +55,7 @@ mod tests {
     fn length_rules() {
         assert!(Password::parse("short".into()).is_err());
         assert!(Password::parse("12345678".into()).is_ok());
-        // Long passphrases are accepted whole (security.md C.14).
+        // Long passphrases are accepted whole (docs/security.md C.14).
         let long = "correct horse battery staple ".repeat(10);
         assert_eq!(Password::parse(long.clone()).unwrap().expose(), long);
         assert!(Password::parse("x".repeat(1025)).is_err());

@@ -86,7 +86,7 @@ fn char_weight(c: char) -> usize {
     }
 }
 
-/// The id of an X post: 1 to 19 digits (x-api.md "Shapes of identifiers").
+/// The id of an X post: 1 to 19 digits (docs/x-api.md "Shapes of identifiers").
 pub fn parse_post_id(field: &str, raw: &str) -> Result<String, AppError> {
     let id = raw.trim();
     if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {

@@ -97,7 +97,7 @@ pub struct LastTest {
 
 /// Saved credentials, as anyone may see them: the Client ID's first six characters and facts.
 /// There is deliberately no field from which the secret, or any part or length of it, could be
-/// learned (security.md B.8).
+/// learned (docs/security.md B.8).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialView {
     pub id: String,

@@ -1,6 +1,6 @@
 //! The two values that identify a customer's own X app: its OAuth 2.0 Client ID and Client
 //! Secret, parsed so that the mistakes people really make when copying them from X's developer
-//! portal are caught with a message saying what to do (shapes from x-api.md, "Shapes of
+//! portal are caught with a message saying what to do (shapes from docs/x-api.md, "Shapes of
 //! identifiers"). Surrounding spaces and line breaks from copying are trimmed, not refused.
 
 use crate::error::AppError;
@@ -170,7 +170,7 @@ impl std::fmt::Debug for ClientSecret {
 mod tests {
     use super::*;
 
-    // Realistic values in X's shapes (x-api.md): the Client ID is the example from X's docs.
+    // Realistic values in X's shapes (docs/x-api.md): the Client ID is the example from X's docs.
     const CLIENT_ID: &str = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ";
     const SECRET: &str = "kJ9_x2Lm-QpR7sT4vW8yZ1aB3cD5eF6gH0iJ2kL4mN6oP8qR0s";
     const API_KEY: &str = "xvz1evFS4wEEPTGEFPHBog0aB";
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn messages_and_debug_never_contain_the_secret() {
-        // security.md B.8 and A.7: neither an error nor a Debug print repeats what was pasted.
+        // docs/security.md B.8 and A.7: neither an error nor a Debug print repeats what was pasted.
         assert_eq!(format!("{:?}", ClientSecret::parse(SECRET).unwrap()), "ClientSecret([redacted])");
         for bad in [&SECRET[..30], &format!("{SECRET}!") as &str, API_KEY, BEARER] {
             let e = ClientSecret::parse(bad).unwrap_err();
@@ -300,7 +300,7 @@ mod tests {
                 }
             }
 
-            /// Every refusal names its field and never repeats what was pasted (security.md B.8).
+            /// Every refusal names its field and never repeats what was pasted (docs/security.md B.8).
             #[test]
             fn a_refusal_names_its_field_and_never_quotes_the_input(input in "[A-Za-z0-9_%-]{16,140}") {
                 if let Err(e) = ClientSecret::parse(&input) {

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// Answers 404: for unknown paths, and for ids that do not exist in the viewer's organization
-/// (another organization's id looks exactly like a made-up one; security.md G.33).
+/// (another organization's id looks exactly like a made-up one; docs/security.md G.33).
 #[component]
 pub fn NotFound(#[prop(default = "page")] what: &'static str) -> impl IntoView {
     #[cfg(feature = "ssr")]

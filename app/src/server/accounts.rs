@@ -1,4 +1,4 @@
-//! Connected X accounts: their profile, their tokens (vault blobs bound to the account, security.md
+//! Connected X accounts: their profile, their tokens (vault blobs bound to the account, docs/security.md
 //! A.1, A.3), which credentials issued them, and their state.
 //!
 //! [`usable`] is the one door to an account's access token: every call Perch makes to X on an
@@ -594,7 +594,7 @@ async fn store_refreshed(
     let mut attempt = 0;
     let stored = loop {
         // One statement: the new access token never lands without the new refresh token
-        // (security.md F.30, H.37).
+        // (docs/security.md F.30, H.37).
         let written = sqlx::query(
             "update twitter_accounts set access_token_enc = $1, refresh_token_enc = coalesce($2, refresh_token_enc), \
              access_expires_at = $3, scopes = $4, refreshed_at = $5, refresh_lease_owner = null, refresh_lease_until = null, \

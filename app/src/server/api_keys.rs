@@ -1,4 +1,4 @@
-//! API keys (security.md G.35): 256 random bits, shown once, stored only as a SHA-256 hash,
+//! API keys (docs/security.md G.35): 256 random bits, shown once, stored only as a SHA-256 hash,
 //! revocable with immediate effect.
 //!
 //! A fast hash is the right one here, unlike for passwords: a key has 256 bits of entropy, so

@@ -1,6 +1,6 @@
 //! The organization's audit trail: who saved, replaced, tested or removed which credentials, and
 //! when. Entries are written in the transaction of the change they describe and hold only
-//! previews, names and results, never a secret (security.md B.11).
+//! previews, names and results, never a secret (docs/security.md B.11).
 
 use sqlx::{Any, AnyPool, Transaction};
 

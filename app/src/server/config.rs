@@ -24,7 +24,7 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// The session cookie's name: `__Host-` prefixed over https (security.md D.19).
+    /// The session cookie's name: `__Host-` prefixed over https (docs/security.md D.19).
     pub fn session_cookie_name(&self) -> &'static str {
         if self.https { "__Host-perch_session" } else { "perch_session" }
     }

@@ -188,7 +188,7 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
         return Ok(Completed::failed(ConnectResult::StateExpired));
     }
     let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
-        // X adds error=access_denied on Cancel, or not (x-api.md): no code is a refusal either way.
+        // X adds error=access_denied on Cancel, or not (docs/x-api.md): no code is a refusal either way.
         tracing::info!(org_id, error = cb.error.as_deref().unwrap_or("-"), "connect cancelled at X");
         return Ok(Completed::failed(ConnectResult::Cancelled));
     };
@@ -317,7 +317,7 @@ pub async fn finish_link(state: &AppState, cb: Callback) -> Result<Completed, Ap
     complete(state, flow, cb, &actor).await
 }
 
-/// What a failed code exchange means for the user (x-api.md "Token endpoint": X says
+/// What a failed code exchange means for the user (docs/x-api.md "Token endpoint": X says
 /// `invalid_request`, not `invalid_grant`, and names the failing parameter in the description).
 fn exchange_failure(e: &TokenError) -> ConnectResult {
     match e {
@@ -365,7 +365,7 @@ pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Resul
 }
 
 /// **Disconnect**: deletes the account's tokens, then revokes them at X (refresh token first:
-/// with it goes the grant). A revocation that fails still disconnects, and says so (security.md
+/// with it goes the grant). A revocation that fails still disconnects, and says so (docs/security.md
 /// F.32). `actor` names who disconnected it in the audit trail (a user's email, an API key).
 pub async fn disconnect(state: &AppState, org_id: &str, actor: &str, account_id: &str) -> Result<DisconnectOutcome, AppError> {
     let r = accounts::remove(state, org_id, account_id, actor).await?.ok_or_else(|| AppError::not_found("X account"))?;

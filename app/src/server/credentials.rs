@@ -1,7 +1,7 @@
 //! Bring-your-own X app credentials at rest: one default per organization and at most one
 //! override per brand (unique partial indexes on both databases), each Client ID and Client
 //! Secret a vault blob bound to its organization, record and field. Only the Client ID's first
-//! six characters are stored in plaintext (security.md A, B).
+//! six characters are stored in plaintext (docs/security.md A, B).
 //!
 //! Every write runs in one transaction with its audit event, so a crash leaves the old state or
 //! the new one with its trail (H.37).

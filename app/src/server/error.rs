@@ -3,7 +3,7 @@
 use crate::error::{AppError, ErrorCode};
 
 /// Failures below the server functions. Converting one into an [`AppError`] logs the details
-/// under a fresh correlation id and keeps them out of the response (security.md B.12).
+/// under a fresh correlation id and keeps them out of the response (docs/security.md B.12).
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("database: {0}")]

@@ -1,4 +1,4 @@
-//! Which master keys the database depends on (security.md A.7; issue 11, item 8).
+//! Which master keys the database depends on (docs/security.md A.7; issue 11, item 8).
 //!
 //! The keys live outside the database, so a restore without the key file, a `perch` command run
 //! from another directory, or an instance given another `PERCH_MASTER_KEY` would otherwise start

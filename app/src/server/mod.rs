@@ -41,7 +41,7 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// The Content-Security-Policy of an HTML page (security.md D.23): scripts only from this origin
+/// The Content-Security-Policy of an HTML page (docs/security.md D.23): scripts only from this origin
 /// or carrying this response's nonce, wasm allowed to compile, nothing framed or embedded. Forms
 /// may post here and be redirected on to X's consent page (`x_authorize_origin`): Chromium
 /// checks the redirect of a form submission against `form-action` too. Images may come from X's

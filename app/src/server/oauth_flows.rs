@@ -1,4 +1,4 @@
-//! OAuth 2.0 flows between **Connect** and X's callback (security.md E.24, E.25, E.27, E.28).
+//! OAuth 2.0 flows between **Connect** and X's callback (docs/security.md E.24, E.25, E.27, E.28).
 //!
 //! A flow is a database row keyed by the SHA-256 of its `state` (256 random bits), holding the
 //! organization, who started it, the card, the credentials that started it and the PKCE
@@ -303,7 +303,7 @@ mod tests {
         /// percent-encoded or not, near misses of the real state included. Reading it never
         /// panics, its hash is always 64 hex digits, and no value but the flow's own state finds
         /// the flow (`is_link`) or takes it (`take`): afterwards the real state still takes it,
-        /// once (security.md E.24, E.27).
+        /// once (docs/security.md E.24, E.27).
         #[test]
         fn a_state_of_any_bytes_never_panics_and_never_finds_another_flow() {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

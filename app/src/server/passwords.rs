@@ -1,5 +1,5 @@
 //! Password hashing: argon2id, memory 19456 KiB, 2 iterations, parallelism 1 (OWASP's first
-//! recommended setting; security.md C.13), run on the blocking pool under a concurrency bound so
+//! recommended setting; docs/security.md C.13), run on the blocking pool under a concurrency bound so
 //! a flood of sign-ins cannot starve the async runtime (C.17). The queue in front of that bound
 //! is bounded in time: a request that cannot get a slot within [`QUEUE_WAIT`] is turned away
 //! (503 `busy` with `Retry-After`), so a flood degrades into quick refusals rather than minutes
@@ -111,7 +111,7 @@ mod tests {
 
     #[tokio::test]
     async fn stored_hash_is_argon2id_with_the_promised_cost() {
-        // security.md C.13: memory is in KiB; 19 would be a bug.
+        // docs/security.md C.13: memory is in KiB; 19 would be a bug.
         let p = Passwords::new(1);
         let phc = p.hash(Password::parse("correct horse battery staple".into()).unwrap()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");

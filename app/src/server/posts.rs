@@ -1,6 +1,6 @@
 //! Posting for an account through the public API (`POST /v1/posts`): the call to X goes through
 //! [`accounts::usable`] (which marks stale accounts and refreshes under the lease), and each of
-//! X's answers in x-api.md becomes an error an API client can act on.
+//! X's answers in docs/x-api.md becomes an error an API client can act on.
 
 use secrecy::SecretString;
 use sqlx::AnyPool;
@@ -14,7 +14,7 @@ use super::{AppState, now};
 use crate::domain::{PostText, PostView, ReconnectReason};
 use crate::error::{AppError, ErrorCode};
 
-/// The scopes `POST /2/tweets` needs (x-api.md).
+/// The scopes `POST /2/tweets` needs (docs/x-api.md).
 pub const POST_SCOPES: [&str; 3] = ["tweet.read", "tweet.write", "users.read"];
 
 /// A post to make.

@@ -2,7 +2,7 @@
 //! instance sees every session.
 //!
 //! The store is Perch's own rather than tower-sessions-sqlx-store's, for three properties
-//! (security.md D.21, H.42):
+//! (docs/security.md D.21, H.42):
 //!
 //! - **Only a hash of the id is stored.** A row is keyed by SHA-256 of the cookie's value
 //!   (`id_hash`) and its data is stored without the id, so a copy of the database, a backup or a
@@ -209,7 +209,7 @@ pub async fn end_all(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<End
     Ok(Ended { sessions, epoch })
 }
 
-/// Marks the session as signed in as `user_id`, under a new session id (security.md D.18).
+/// Marks the session as signed in as `user_id`, under a new session id (docs/security.md D.18).
 pub async fn sign_in(session: &Session, user_id: &str) -> Result<(), tower_sessions::session::Error> {
     start(session, user_id, None).await
 }
@@ -303,7 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_past_its_absolute_lifetime_is_signed_out() {
-        // security.md D.20: activity does not extend a session beyond its absolute lifetime.
+        // docs/security.md D.20: activity does not extend a session beyond its absolute lifetime.
         let (s, dir) = session().await;
         let cfg = config(Duration::from_secs(3600));
         sign_in(&s, "usr_1").await.unwrap();

@@ -1,4 +1,4 @@
-//! Sign-in and sign-up throttling (security.md C.16), kept in the database so every instance sees
+//! Sign-in and sign-up throttling (docs/security.md C.16), kept in the database so every instance sees
 //! the same counts.
 //!
 //! An attempt is **admitted before any password is hashed**, in one transaction that counts it

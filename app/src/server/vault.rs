@@ -1,4 +1,4 @@
-//! The vault: how Perch encrypts a secret before it is stored (security.md A).
+//! The vault: how Perch encrypts a secret before it is stored (docs/security.md A).
 //!
 //! Every secret at rest (an X app's Client Secret, an account's tokens, a PKCE verifier) is one
 //! AES-256-GCM blob (NIST SP 800-38D), stored as bytes:
@@ -86,7 +86,7 @@ pub enum VaultError {
     #[error("no master key with id {0:#010x} is loaded; was it removed from the key ring?")]
     UnknownKey(u32),
     /// The blob is truncated or altered, was moved from its place, or does not hold UTF-8 where
-    /// text was asked for. One variant for all on purpose (security.md A.4).
+    /// text was asked for. One variant for all on purpose (docs/security.md A.4).
     #[error("the stored value cannot be decrypted")]
     Undecryptable,
     /// A master key setting is missing or malformed; `setting` names it.
@@ -102,7 +102,7 @@ pub enum VaultError {
 }
 
 /// Where a blob belongs. It is bound into the blob's authentication tag, so a blob copied to
-/// another organization, record or field fails to decrypt (security.md A.3).
+/// another organization, record or field fails to decrypt (docs/security.md A.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aad<'a> {
     /// The tenant owning the value.
@@ -401,7 +401,7 @@ impl KeyRing {
     }
 
     /// Opens `blob` with whichever key sealed it and seals it again, for the same place, under
-    /// the newest key (security.md A.6). The plaintext stays in this function and is wiped.
+    /// the newest key (docs/security.md A.6). The plaintext stays in this function and is wiped.
     pub fn rewrap(&self, blob: &[u8], aad: &Aad<'_>) -> Result<Vec<u8>, VaultError> {
         let plaintext = self.decrypt(blob, aad)?;
         Ok(self.encrypt(&plaintext, aad))
@@ -530,7 +530,7 @@ pub fn generate_key_base64() -> String {
 /// Appends a new random key to the key file at `path` and returns its id, for
 /// `perch keys rotate`. The old keys stay, so existing blobs still decrypt. The file is replaced
 /// atomically (a 0600 temporary file in the same directory, synced, then renamed over it), so a
-/// crash leaves the old file or the new one, never half of one (security.md H.37). A running
+/// crash leaves the old file or the new one, never half of one (docs/security.md H.37). A running
 /// server keeps its old ring until restarted.
 pub fn rotate_file(path: &Path) -> Result<u32, VaultError> {
     let place = KeyFile { setting: None, path };

@@ -1,4 +1,4 @@
-//! Perch's side of X's OAuth 2.0 and API v2 (the shared reference `x-api.md`). Every base URL
+//! Perch's side of X's OAuth 2.0 and API v2 (`docs/x-api.md`). Every base URL
 //! comes from configuration (`PERCH_X_API_URL`, `PERCH_X_AUTHORIZE_URL`) so the tests point it
 //! at the fake X. Nothing here logs a secret, a token or a code.
 
@@ -66,7 +66,7 @@ impl XClient {
 
     /// Asks X's token endpoint whether it knows this Client ID and Secret, without a user: a
     /// made-up code exchanged with the pair's Basic auth ("Testing a Client ID / Secret pair
-    /// without a user" in x-api.md). A known pair gets 400 `invalid_request` (the code is
+    /// without a user" in docs/x-api.md). A known pair gets 400 `invalid_request` (the code is
     /// invalid); a wrong pair 401 `unauthorized_client` (or `invalid_client`, which a third party
     /// reports for unknown Client IDs). Anything else means X could not be asked.
     pub async fn test_credentials(&self, id: &ClientId, secret: &ClientSecret, redirect_uri: &str) -> CredentialCheck {
@@ -130,7 +130,7 @@ impl std::fmt::Debug for Tokens {
 /// Why X's token or revoke endpoint did not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenError {
-    /// X answered with an OAuth error (x-api.md "Token endpoint": `invalid_request` with a
+    /// X answered with an OAuth error (docs/x-api.md "Token endpoint": `invalid_request` with a
     /// description for bad codes, verifiers and refresh tokens; `unauthorized_client` for a wrong
     /// secret).
     Refused { error: String, description: String },
@@ -189,7 +189,7 @@ pub enum ApiError {
 
 impl XClient {
     /// X's consent page for one flow: `response_type=code`, the Client ID, the callback, the
-    /// scopes, the state and an S256 PKCE challenge (x-api.md "Authorize").
+    /// scopes, the state and an S256 PKCE challenge (docs/x-api.md "Authorize").
     pub fn consent_url(&self, client_id: &ClientId, redirect_uri: &str, scopes: &[&str], state: &str, verifier: &str) -> Result<String, String> {
         let client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(client_id.as_str().to_owned()))
             .set_auth_uri(oauth2::AuthUrl::new(self.authorize_url.clone()).map_err(|e| format!("PERCH_X_AUTHORIZE_URL: {e}"))?)
@@ -213,7 +213,7 @@ impl XClient {
             .set_token_uri(token_url))
     }
 
-    /// Exchanges an authorization code with the app that started the flow (security.md E.28),
+    /// Exchanges an authorization code with the app that started the flow (docs/security.md E.28),
     /// the flow's verifier and the same `redirect_uri` as the authorize request (E.26).
     pub async fn exchange_code(
         &self,
@@ -230,7 +230,7 @@ impl XClient {
             .exchange_code(oauth2::AuthorizationCode::new(code.to_owned()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect))
             .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier.expose_secret().to_owned()))
-            // An older capture shows X demanding the Client ID in the body too (x-api.md).
+            // An older capture shows X demanding the Client ID in the body too (docs/x-api.md).
             .add_extra_param("client_id", id.as_str().to_owned())
             .request_async(&StatusFirst(&self.http))
             .await;
@@ -333,7 +333,7 @@ pub struct ReplyTo<'a> {
     pub in_reply_to_tweet_id: &'a str,
 }
 
-/// Which of X's limits a 429 ran into (x-api.md: a 429 can come with requests left in the
+/// Which of X's limits a 429 ran into (docs/x-api.md: a 429 can come with requests left in the
 /// 15-minute window, because a 24-hour cap ran out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitKind {
@@ -365,7 +365,7 @@ impl RateLimited {
     }
 }
 
-/// Why `POST /2/tweets` made no post (x-api.md's table, row by row).
+/// Why `POST /2/tweets` made no post (docs/x-api.md's table, row by row).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PostError {
     /// 401: the access token is expired, revoked or unknown.

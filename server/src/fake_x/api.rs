@@ -1,4 +1,4 @@
-//! API v2: `GET /2/users/me` and `POST /2/tweets` (x-api.md), with X's scope checks,
+//! API v2: `GET /2/users/me` and `POST /2/tweets` (docs/x-api.md), with X's scope checks,
 //! problem+json refusals and rate-limit headers.
 //!
 //! Checks run in this order: forced fault, Bearer token (401, no rate-limit headers),

@@ -1,5 +1,5 @@
 //! `GET /i/oauth2/authorize`, X's consent page, and `POST /i/oauth2/authorize/decision`, where its
-//! buttons post (x-api.md "Authorize").
+//! buttons post (docs/x-api.md "Authorize").
 //!
 //! An unknown `client_id` or a `redirect_uri` that is not byte for byte one of the app's callback
 //! URLs gets X's own dead end, "Something went wrong", and no redirect. The fake answers that page

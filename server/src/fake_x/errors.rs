@@ -1,4 +1,4 @@
-//! The answers X gives when it refuses, word for word from x-api.md: OAuth errors from the token
+//! The answers X gives when it refuses, word for word from docs/x-api.md: OAuth errors from the token
 //! and revoke endpoints, problem+json from API v2, and the HTML pages of a broken edge.
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -98,7 +98,7 @@ pub enum Problem {
     InvalidRequest(String),
 }
 
-/// The full `detail` of client-not-enrolled; x-api.md abbreviates it after "Project.".
+/// The full `detail` of client-not-enrolled; docs/x-api.md abbreviates it after "Project.".
 const NOT_ENROLLED_DETAIL: &str = "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.";
 
 #[derive(Serialize)]

@@ -1,4 +1,4 @@
-//! Identifiers shaped like X's (x-api.md "Shapes of identifiers"), so that Perch's input checks
+//! Identifiers shaped like X's (docs/x-api.md "Shapes of identifiers"), so that Perch's input checks
 //! and anything that looks at a token's form meet realistic values.
 
 use std::sync::atomic::{AtomicU64, Ordering};

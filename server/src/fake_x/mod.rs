@@ -1,5 +1,5 @@
-//! A fake of X's OAuth 2.0 and API v2 for tests, faithful to the behaviour recorded in the shared
-//! reference `x-api.md` (error bodies word for word): X is out of reach, so every test of Perch
+//! A fake of X's OAuth 2.0 and API v2 for tests, faithful to the behaviour recorded in
+//! `docs/x-api.md` (error bodies word for word): X is out of reach, so every test of Perch
 //! runs against this. Built only with the `fake-x` feature; the `perch` binary never contains it.
 //!
 //! # X's endpoints (all under one base URL)
@@ -15,7 +15,7 @@
 //! Perch's `PERCH_X_API_URL` points at the base URL, `PERCH_X_AUTHORIZE_URL` at
 //! `<base>/i/oauth2/authorize`.
 //!
-//! Choices where x-api.md is silent (each one a [`Switches`] field where it matters):
+//! Choices where docs/x-api.md is silent (each one a [`Switches`] field where it matters):
 //! - An unknown client or unregistered `redirect_uri` gets X's "Something went wrong" page with
 //!   status 200 and no redirect; so does any other invalid authorize request.
 //! - The token endpoint authenticates the client before it reads anything else. A code is spent

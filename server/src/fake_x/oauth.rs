@@ -1,4 +1,4 @@
-//! `POST /2/oauth2/token` and `POST /2/oauth2/revoke` (x-api.md "Token endpoint", "Revoke"),
+//! `POST /2/oauth2/token` and `POST /2/oauth2/revoke` (docs/x-api.md "Token endpoint", "Revoke"),
 //! plus the parsing of form bodies and `Authorization` headers they share with the rest.
 
 use axum::Json;
@@ -147,7 +147,7 @@ pub(crate) async fn token(State(state): State<FakeState>, headers: HeaderMap, bo
 }
 
 /// Client authentication comes first, so that a made-up code with a valid pair gets "code
-/// invalid" and with a wrong pair "unauthorized" (x-api.md "Testing a Client ID / Secret pair").
+/// invalid" and with a wrong pair "unauthorized" (docs/x-api.md "Testing a Client ID / Secret pair").
 fn grant(
     state: &FakeState,
     switches: &Switches,

@@ -14,7 +14,7 @@ use super::log::RecordedRequest;
 use super::oauth::BasicAuth;
 use super::switches::{Switches, UnknownClient};
 
-/// Every scope X defines (x-api.md "Scopes"); the authorize page refuses others.
+/// Every scope X defines (docs/x-api.md "Scopes"); the authorize page refuses others.
 pub const KNOWN_SCOPES: &[&str] = &[
     "tweet.read",
     "tweet.write",

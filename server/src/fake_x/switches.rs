@@ -1,4 +1,4 @@
-//! Switches: behaviour the public record leaves open (x-api.md says "make it a switch"), faults a
+//! Switches: behaviour the public record leaves open (docs/x-api.md says "make it a switch"), faults a
 //! test forces, and the lifetimes and limits tests shorten. Every field has X's documented or
 //! most likely behaviour as its default.
 

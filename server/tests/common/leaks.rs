@@ -1,4 +1,4 @@
-//! Finding secrets where they must not be: this test binary's log at TRACE level (security.md
+//! Finding secrets where they must not be: this test binary's log at TRACE level (docs/security.md
 //! B.11), every encoding a secret could be written down in, and the database at rest (A.1).
 
 use std::process::Command;
@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 
 use super::{Backend, TestDb};
 
-// ---- the log of this test binary (security.md B.11) -------------------------------------------
+// ---- the log of this test binary (docs/security.md B.11) -------------------------------------------
 
 /// Everything this test binary logs, at TRACE, from every crate. Installed by [`perch`] before
 /// any Perch starts, so every test's logs end up here.

@@ -1,5 +1,5 @@
 //! Test harness: the real router on a loopback port, over a fresh database per test, SQLite or
-//! PostgreSQL (security.md H.36). PostgreSQL tests create their own database and drop it.
+//! PostgreSQL (docs/security.md H.36). PostgreSQL tests create their own database and drop it.
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
