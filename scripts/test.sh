@@ -11,6 +11,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "tools"
 ./scripts/install-tools.sh
 
+step "formatting (cargo fmt --all --check, rustfmt.toml)"
+cargo fmt --all --check
+
 step "PostgreSQL at 127.0.0.1:5432"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then

@@ -4,9 +4,9 @@
 //! `{"error": {"code", "message"}}`. A user only ever sees `message`, written to say what to do.
 //! Internal details stay in the server log, tied to the `correlation_id` shown to the user.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What kind of failure this is. Each code maps to exactly one HTTP status ([`ErrorCode::status`]).
@@ -190,10 +190,9 @@ impl FromServerFnError for AppError {
                 ErrorCode::BadRequest,
                 "The request was incomplete or malformed. Reload the page and try again.",
             ),
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::new(
-                ErrorCode::Internal,
-                "Perch could not be reached. Check your connection and try again.",
-            ),
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                AppError::new(ErrorCode::Internal, "Perch could not be reached. Check your connection and try again.")
+            }
             ServerFnErrorErr::UnsupportedRequestMethod(_) | ServerFnErrorErr::MissingArg(_) => {
                 AppError::new(ErrorCode::BadRequest, "The request was incomplete. Reload the page and try again.")
             }
@@ -223,12 +222,26 @@ mod tests {
     #[test]
     fn every_code_has_a_client_or_server_error_status() {
         for code in [
-            ErrorCode::Validation, ErrorCode::BadRequest, ErrorCode::InvalidPath, ErrorCode::MethodNotAllowed,
-            ErrorCode::Unauthenticated, ErrorCode::Forbidden,
-            ErrorCode::CrossSite, ErrorCode::DashboardOnly, ErrorCode::NotFound, ErrorCode::Conflict,
-            ErrorCode::Throttled, ErrorCode::SignupClosed, ErrorCode::PayloadTooLarge, ErrorCode::InvalidApiKey,
-            ErrorCode::ByokCredentialsMissing, ErrorCode::NeedsReconnection, ErrorCode::MissingScopes,
-            ErrorCode::XForbidden, ErrorCode::XRejected, ErrorCode::RateLimited,
+            ErrorCode::Validation,
+            ErrorCode::BadRequest,
+            ErrorCode::InvalidPath,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::CrossSite,
+            ErrorCode::DashboardOnly,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::Throttled,
+            ErrorCode::SignupClosed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::InvalidApiKey,
+            ErrorCode::ByokCredentialsMissing,
+            ErrorCode::NeedsReconnection,
+            ErrorCode::MissingScopes,
+            ErrorCode::XForbidden,
+            ErrorCode::XRejected,
+            ErrorCode::RateLimited,
         ] {
             assert!((400..500).contains(&code.status()), "{code:?}");
         }

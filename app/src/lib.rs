@@ -17,7 +17,10 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use components::layout::DashboardLayout;
-use pages::{AccountsPage, ApiKeysPage, BrandPage, BrandsPage, HomeRedirect, LoginPage, NotFound, SettingsPage, SignupPage, TwitterSettingsPage};
+use pages::{
+    AccountsPage, ApiKeysPage, BrandPage, BrandsPage, HomeRedirect, LoginPage, NotFound, SettingsPage, SignupPage,
+    TwitterSettingsPage,
+};
 
 /// The HTML document around the app. On the server it also sets the page's
 /// Content-Security-Policy with the nonce Leptos puts on its inline hydration script.
@@ -48,7 +51,8 @@ fn set_page_csp() {
     let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
         return;
     };
-    let x_origin = use_context::<server::AppState>().map(|s| server::origin_of(s.x.authorize_url())).unwrap_or_default();
+    let x_origin =
+        use_context::<server::AppState>().map(|s| server::origin_of(s.x.authorize_url())).unwrap_or_default();
     let csp = server::page_csp(&nonce, &x_origin);
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.insert_header(CONTENT_SECURITY_POLICY, v);

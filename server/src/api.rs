@@ -80,7 +80,10 @@ fn fail(e: AppError) -> Response {
 /// The signed-in user if their role may do `action` (the operations in `app::server::twitter`
 /// check what they change once more, for the page's server functions too).
 async fn signed_in(state: &AppState, session: &Session, action: Action) -> Result<Viewer, Response> {
-    let viewer = app::server::auth::viewer_of(state, session).await.map_err(fail)?.ok_or_else(|| fail(AppError::unauthenticated()))?;
+    let viewer = app::server::auth::viewer_of(state, session)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| fail(AppError::unauthenticated()))?;
     app::server::auth::permit(&viewer, action).map_err(fail)?;
     Ok(viewer)
 }
@@ -93,13 +96,19 @@ pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes, takes:
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     if !is_json {
-        return Err(fail(AppError::new(ErrorCode::BadRequest, format!("Send a JSON body with Content-Type: application/json: {takes}."))));
+        return Err(fail(AppError::new(
+            ErrorCode::BadRequest,
+            format!("Send a JSON body with Content-Type: application/json: {takes}."),
+        )));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         // serde's message names the field or position, never the values.
         let what = e.to_string();
         let what = what.split(" at line").next().unwrap_or("malformed JSON");
-        fail(AppError::new(ErrorCode::BadRequest, format!("The JSON body is not what this endpoint takes ({what}). Send {takes}.")))
+        fail(AppError::new(
+            ErrorCode::BadRequest,
+            format!("The JSON body is not what this endpoint takes ({what}). Send {takes}."),
+        ))
     })
 }
 
@@ -156,7 +165,11 @@ async fn put(State(state): State<AppState>, session: Session, headers: HeaderMap
 }
 
 /// `DELETE [?brand_id=]`: 204, or 404 when there was nothing to remove.
-async fn delete(State(state): State<AppState>, session: Session, query: Result<Query<BrandQuery>, axum::extract::rejection::QueryRejection>) -> Answer {
+async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<BrandQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
     let viewer = signed_in(&state, &session, Action::ManageCredentials).await?;
     let Ok(Query(q)) = query else {
         return Err(fail(AppError::new(ErrorCode::BadRequest, "The only query parameter is brand_id.")));

@@ -22,7 +22,9 @@ pub fn serve(path: &str, request_headers: &HeaderMap) -> Option<Response> {
     // File names are not content-hashed, so browsers revalidate each time (a cheap 304).
     let cache = HeaderValue::from_static("no-cache");
     if request_headers.get(header::IF_NONE_MATCH) == Some(&etag) {
-        return Some((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response());
+        return Some(
+            (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response(),
+        );
     }
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let mut res = Response::new(Body::from(file.data.into_owned()));

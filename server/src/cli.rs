@@ -182,7 +182,8 @@ pub async fn create_user(config: &Config, email: &str, org: &str, role: Option<&
     let role = role
         .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("--role: `{r}` is not owner, admin or member")))
         .transpose()?;
-    let password = Password::parse(read_secret("Password: ")?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+    let password =
+        Password::parse(read_secret("Password: ")?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
 
     let state = crate::build_state(config).await?;
     let pool = state.db.pool();
@@ -212,7 +213,8 @@ pub async fn create_user(config: &Config, email: &str, org: &str, role: Option<&
 /// `perch user set-password`
 pub async fn user_set_password(config: &Config, email: &str) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
-    let password = Password::parse(read_secret("New password: ")?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+    let password =
+        Password::parse(read_secret("New password: ")?).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
     let state = crate::build_state(config).await?;
     let pool = state.db.pool();
     let Some((user_id, _)) = users::by_email(pool, &email).await? else {
@@ -288,7 +290,9 @@ pub async fn keys_rewrap(config: &Config) -> anyhow::Result<()> {
     println!("Re-encrypted the tokens of {moved} X account(s); {current} already used the newest key.");
     // Only now may the older keys go: Perch stops asking for a key once nothing stored names it.
     for id in master_keys::forget_unused(state.db.pool(), &state.vault, now()).await? {
-        println!("Nothing stored is sealed with master key {id:#010x} any more: once every instance runs with the newest key, it can be removed.");
+        println!(
+            "Nothing stored is sealed with master key {id:#010x} any more: once every instance runs with the newest key, it can be removed."
+        );
     }
     state.db.close().await;
     Ok(())
@@ -305,7 +309,9 @@ pub async fn keys_forget(config: &Config, key_id: &str) -> anyhow::Result<()> {
     db.close().await;
     match outcome? {
         Forgot::Forgotten => println!("Forgot master key {id:#010x}: Perch no longer asks for it."),
-        Forgot::NotRecorded => println!("Master key {id:#010x} is not one the database was used with; nothing to forget."),
+        Forgot::NotRecorded => {
+            println!("Master key {id:#010x} is not one the database was used with; nothing to forget.")
+        }
         Forgot::StillSealing(key_use) => anyhow::bail!(
             "master key {id:#010x} still seals stored secrets ({key_use}): forgetting it would not make them readable. \
              Give Perch that key ({} or {}), or remove what it sealed.",
@@ -381,7 +387,11 @@ async fn lookup_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Option<Org>> {
         [(id, name)] => Ok(Some(Org { id: id.clone(), name: name.clone() })),
         many => {
             let ids: Vec<&str> = many.iter().map(|(id, _)| id.as_str()).collect();
-            anyhow::bail!("--org: {} organizations are named \"{name}\"; give the id of the one you mean: {}", many.len(), ids.join(", "))
+            anyhow::bail!(
+                "--org: {} organizations are named \"{name}\"; give the id of the one you mean: {}",
+                many.len(),
+                ids.join(", ")
+            )
         }
     }
 }
@@ -455,7 +465,10 @@ pub async fn credentials_set(config: &Config, org: &str, brand: Option<&str>, cl
     if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
         print_to_reconnect(pool, &org).await?;
     }
-    println!("Callback URL to register in the X app's User authentication settings: {}", callback_url(&state.config.public_url));
+    println!(
+        "Callback URL to register in the X app's User authentication settings: {}",
+        callback_url(&state.config.public_url)
+    );
     state.db.close().await;
     Ok(())
 }
@@ -520,12 +533,16 @@ pub async fn credentials_remove(config: &Config, org: &str, brand: Option<&str>)
     let Some(preview) = credentials::remove(pool, &actor, brand_id.as_deref()).await? else {
         match brand_id {
             None => anyhow::bail!("nothing to remove: organization {org} has no default credentials"),
-            Some(_) => anyhow::bail!("nothing to remove: {place} has no credentials of its own (it uses the organization default)"),
+            Some(_) => anyhow::bail!(
+                "nothing to remove: {place} has no credentials of its own (it uses the organization default)"
+            ),
         }
     };
     println!("Removed the credentials (Client ID {preview}…) of {place}.");
     match brand_id {
-        None => println!("Brands without credentials of their own cannot connect accounts until default credentials are saved again."),
+        None => println!(
+            "Brands without credentials of their own cannot connect accounts until default credentials are saved again."
+        ),
         Some(_) => println!("{label} now uses the organization default."),
     }
     print_to_reconnect(pool, &org).await?;

@@ -15,19 +15,59 @@ use secrecy::SecretString;
 /// Every setting Perch reads, with its default and meaning, for `--help` and the README.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("PERCH_LISTEN", "127.0.0.1:3000", "address and port to listen on"),
-    ("PERCH_PUBLIC_URL", "http://127.0.0.1:3000", "the URL people use to reach Perch; every absolute URL (the OAuth callback too) is built from it"),
+    (
+        "PERCH_PUBLIC_URL",
+        "http://127.0.0.1:3000",
+        "the URL people use to reach Perch; every absolute URL (the OAuth callback too) is built from it",
+    ),
     ("PERCH_DATA_DIR", "./perch-data", "where the SQLite database and generated keys live"),
-    ("PERCH_DATABASE_URL", "sqlite://<data dir>/perch.db", "sqlite:// or postgres:// URL; PostgreSQL for several instances"),
-    ("PERCH_SIGNUP", "open", "`open` lets anyone create an organization; `closed` leaves `perch user create` as the way in"),
-    ("PERCH_TRUSTED_PROXIES", "(none)", "addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (sign-in throttling counts per client address); comma separated"),
+    (
+        "PERCH_DATABASE_URL",
+        "sqlite://<data dir>/perch.db",
+        "sqlite:// or postgres:// URL; PostgreSQL for several instances",
+    ),
+    (
+        "PERCH_SIGNUP",
+        "open",
+        "`open` lets anyone create an organization; `closed` leaves `perch user create` as the way in",
+    ),
+    (
+        "PERCH_TRUSTED_PROXIES",
+        "(none)",
+        "addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (sign-in throttling counts per client address); comma separated",
+    ),
     ("PERCH_SESSION_IDLE_MINUTES", "480", "a dashboard session unused this long ends"),
     ("PERCH_SESSION_MAX_HOURS", "168", "a dashboard session ends this long after sign-in"),
-    ("PERCH_MASTER_KEY", "(none)", "base64 32-byte master key(s) sealing secrets at rest, comma separated, newest last; required with PostgreSQL"),
-    ("PERCH_MASTER_KEY_FILE", "<data dir>/master.key", "a file of master keys, one per line, newest last; with SQLite generated (0600) on first run if no key is set"),
-    ("PERCH_API_KEY_RATE_LIMIT", "600", "requests per minute one API key may make to the public API (/v1); more answer 429 with Retry-After"),
-    ("PERCH_API_ORG_RATE_LIMIT", "1200", "requests per minute one organization's API keys together may make to the public API"),
-    ("PERCH_CONNECT_RATE_LIMIT", "30", "account connections (Connect, Reconnect, connect links) one organization may start per minute"),
-    ("PERCH_CONNECT_OPEN_LIMIT", "50", "account connections one organization may have waiting for X at once (each ends within 10 minutes)"),
+    (
+        "PERCH_MASTER_KEY",
+        "(none)",
+        "base64 32-byte master key(s) sealing secrets at rest, comma separated, newest last; required with PostgreSQL",
+    ),
+    (
+        "PERCH_MASTER_KEY_FILE",
+        "<data dir>/master.key",
+        "a file of master keys, one per line, newest last; with SQLite generated (0600) on first run if no key is set",
+    ),
+    (
+        "PERCH_API_KEY_RATE_LIMIT",
+        "600",
+        "requests per minute one API key may make to the public API (/v1); more answer 429 with Retry-After",
+    ),
+    (
+        "PERCH_API_ORG_RATE_LIMIT",
+        "1200",
+        "requests per minute one organization's API keys together may make to the public API",
+    ),
+    (
+        "PERCH_CONNECT_RATE_LIMIT",
+        "30",
+        "account connections (Connect, Reconnect, connect links) one organization may start per minute",
+    ),
+    (
+        "PERCH_CONNECT_OPEN_LIMIT",
+        "50",
+        "account connections one organization may have waiting for X at once (each ends within 10 minutes)",
+    ),
     ("PERCH_X_API_URL", "https://api.x.com", "X's API base URL (token, revoke, users/me, tweets)"),
     ("PERCH_X_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize", "X's OAuth 2.0 consent page"),
     ("PERCH_CONFIG", "(none)", "a file of PERCH_*=value lines read before the environment"),
@@ -76,11 +116,12 @@ impl Config {
         let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
 
         let listen = get("PERCH_LISTEN").unwrap_or("127.0.0.1:3000");
-        let listen: SocketAddr = listen
-            .parse()
-            .map_err(|_| err("PERCH_LISTEN", format!("`{listen}` is not an address and port such as 127.0.0.1:3000")))?;
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            err("PERCH_LISTEN", format!("`{listen}` is not an address and port such as 127.0.0.1:3000"))
+        })?;
 
-        let (public_url, public_origin, https) = parse_public_url(get("PERCH_PUBLIC_URL").unwrap_or("http://127.0.0.1:3000"))?;
+        let (public_url, public_origin, https) =
+            parse_public_url(get("PERCH_PUBLIC_URL").unwrap_or("http://127.0.0.1:3000"))?;
 
         let data_dir = PathBuf::from(get("PERCH_DATA_DIR").unwrap_or("./perch-data"));
         let database_url = match get("PERCH_DATABASE_URL") {
@@ -107,8 +148,8 @@ impl Config {
         let master_key_file = get("PERCH_MASTER_KEY_FILE").map(PathBuf::from);
         let idle = positive(get("PERCH_SESSION_IDLE_MINUTES"), "PERCH_SESSION_IDLE_MINUTES", 480)?;
         let max = positive(get("PERCH_SESSION_MAX_HOURS"), "PERCH_SESSION_MAX_HOURS", 168)?;
-        let trusted_proxies =
-            TrustedProxies::parse(get("PERCH_TRUSTED_PROXIES").unwrap_or("")).map_err(|m| err("PERCH_TRUSTED_PROXIES", m))?;
+        let trusted_proxies = TrustedProxies::parse(get("PERCH_TRUSTED_PROXIES").unwrap_or(""))
+            .map_err(|m| err("PERCH_TRUSTED_PROXIES", m))?;
         let defaults = Limits::default();
         let limit = |setting: &str, default: i64| -> Result<i64, ConfigError> {
             match get(setting) {
@@ -244,7 +285,8 @@ mod tests {
 
     #[test]
     fn the_master_key_never_shows_in_debug() {
-        let c = Config::from_vars(&vars(&[("PERCH_MASTER_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy0hIQ==")])).unwrap();
+        let c =
+            Config::from_vars(&vars(&[("PERCH_MASTER_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy0hIQ==")])).unwrap();
         assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 

@@ -172,7 +172,9 @@ pub async fn load_vault(config: &Config, db: &Db) -> anyhow::Result<KeyRing> {
             path = %path.display(),
             "generated a new master key: back this file up, without it stored secrets cannot be decrypted"
         ),
-        origin => tracing::info!(keys = %origin, key_id = %format_args!("{:#010x}", loaded.ring.newest_key_id()), "master keys loaded"),
+        origin => {
+            tracing::info!(keys = %origin, key_id = %format_args!("{:#010x}", loaded.ring.newest_key_id()), "master keys loaded")
+        }
     }
     Ok(loaded.ring)
 }
@@ -249,15 +251,10 @@ pub fn build_router(state: AppState, listen: SocketAddr) -> Router {
         .merge(api::routes().method_not_allowed_fallback(api::method_not_allowed))
         .merge(public_api::routes().method_not_allowed_fallback(api::method_not_allowed))
         .merge(oauth::routes())
-        .leptos_routes_with_context(
-            &router_state,
-            routes,
-            move || provide_context(context_state.clone()),
-            {
-                let options = router_state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&router_state, routes, move || provide_context(context_state.clone()), {
+            let options = router_state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         // Assets and the 404 page are compressed (the wasm shrinks about threefold). Pages with
         // account data are not: compressing those is what BREACH-style attacks measure.
         .fallback_service(
@@ -309,7 +306,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("PERCH_LISTEN: cannot listen on {}: {e}", config.listen))?;
     if !assets::has_bundle() {
-        tracing::warn!("this binary carries no browser bundle: pages work, but without JavaScript. Build with `cargo leptos build --release`");
+        tracing::warn!(
+            "this binary carries no browser bundle: pages work, but without JavaScript. Build with `cargo leptos build --release`"
+        );
     }
     tokio::spawn(maintenance(state.clone()));
     let router = build_router(state.clone(), config.listen);

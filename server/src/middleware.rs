@@ -35,7 +35,8 @@ pub fn standalone_page(status: StatusCode, title: &str, main_html: &str) -> Resp
         escape_html(title)
     );
     let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body).into_response()
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body)
+        .into_response()
 }
 
 /// A small HTML page for an error met outside the app's pages (the OAuth endpoints): the
@@ -142,23 +143,35 @@ pub async fn api_errors_as_json(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let res = next.run(req).await;
     let status = res.status();
-    let is_json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
     let err = match status {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
             ErrorCode::PayloadTooLarge,
-            format!("The request body is larger than Perch reads ({} KiB). Every endpoint takes a small JSON body.", crate::BODY_LIMIT / 1024),
+            format!(
+                "The request body is larger than Perch reads ({} KiB). Every endpoint takes a small JSON body.",
+                crate::BODY_LIMIT / 1024
+            ),
         ),
-        StatusCode::NOT_FOUND => AppError::new(ErrorCode::NotFound, "No such endpoint. The endpoints are described at /v1/openapi.json."),
-        StatusCode::METHOD_NOT_ALLOWED => AppError::new(ErrorCode::MethodNotAllowed, "This path does not take this method; the Allow header lists the ones it takes."),
+        StatusCode::NOT_FOUND => {
+            AppError::new(ErrorCode::NotFound, "No such endpoint. The endpoints are described at /v1/openapi.json.")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => AppError::new(
+            ErrorCode::MethodNotAllowed,
+            "This path does not take this method; the Allow header lists the ones it takes.",
+        ),
         s if s.is_server_error() => {
             tracing::error!(%method, path = %path, status = s.as_u16(), "a non-JSON server error under /v1");
             AppError::new(ErrorCode::Internal, "Something went wrong on our side. Try again.")
         }
         // axum's rejections of a path parameter or a body it could not read.
-        _ => AppError::new(ErrorCode::BadRequest, "The request could not be read. The endpoints and what they take are described at /v1/openapi.json."),
+        _ => AppError::new(
+            ErrorCode::BadRequest,
+            "The request could not be read. The endpoints and what they take are described at /v1/openapi.json.",
+        ),
     };
     let mut json = error_response(&err);
     for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
@@ -203,10 +216,8 @@ pub async fn security_headers(State(config): State<Arc<AppConfig>>, req: Request
 /// without JavaScript are redirects and pass through untouched.
 pub async fn server_fn_status(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !is_json {
         return res;
     }

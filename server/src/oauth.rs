@@ -16,10 +16,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use app::domain::ConnectResult;
 use app::domain::{ACCOUNTS_PAGE, AccountId, Action, BrandId, CALLBACK_PATH, CONNECT_PATH};
 use app::error::AppError;
 use app::server::AppState;
-use app::domain::ConnectResult;
 use app::server::connect::{self, Callback, Completed};
 
 use crate::RouterState;
@@ -45,7 +45,10 @@ impl ConnectForm {
         fn given(v: &Option<String>) -> Option<&str> {
             v.as_deref().map(str::trim).filter(|v| !v.is_empty())
         }
-        let brand_id = given(&self.brand_id).filter(|b| *b != "default").map(|b| BrandId::or_invalid("brand_id", b)).transpose()?;
+        let brand_id = given(&self.brand_id)
+            .filter(|b| *b != "default")
+            .map(|b| BrandId::or_invalid("brand_id", b))
+            .transpose()?;
         let account_id = given(&self.account_id).map(|a| AccountId::or_invalid("account_id", a)).transpose()?;
         Ok((brand_id, account_id))
     }
@@ -61,14 +64,21 @@ fn failed(e: AppError) -> Response {
     crate::middleware::error_page(&e, ACCOUNTS_PAGE, "Back to X accounts")
 }
 
-async fn start(State(state): State<AppState>, session: Session, form: Result<Form<ConnectForm>, axum::extract::rejection::FormRejection>) -> Response {
+async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    form: Result<Form<ConnectForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let viewer = match app::server::auth::viewer_of(&state, &session).await {
         Ok(Some(v)) => v,
         Ok(None) => return sign_in(),
         Err(e) => return failed(e),
     };
     let Ok(Form(form)) = form else {
-        return failed(AppError::new(app::error::ErrorCode::BadRequest, "The Connect form was incomplete. Reload the page and press Connect again."));
+        return failed(AppError::new(
+            app::error::ErrorCode::BadRequest,
+            "The Connect form was incomplete. Reload the page and press Connect again.",
+        ));
     };
     let (brand_id, account_id) = match form.ids() {
         Ok(ids) => ids,
@@ -78,13 +88,25 @@ async fn start(State(state): State<AppState>, session: Session, form: Result<For
     if let Err(e) = app::server::auth::permit(&viewer, action) {
         return failed(e);
     }
-    match connect::start(&state, &viewer, &session, brand_id.as_ref().map(BrandId::as_str), account_id.as_ref().map(AccountId::as_str)).await {
+    match connect::start(
+        &state,
+        &viewer,
+        &session,
+        brand_id.as_ref().map(BrandId::as_str),
+        account_id.as_ref().map(AccountId::as_str),
+    )
+    .await
+    {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => failed(e),
     }
 }
 
-async fn callback(State(state): State<AppState>, session: Session, query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     // A query that does not even parse carries no usable state.
     let cb = query.map(|Query(q)| q).unwrap_or_default();
     if let Some(st) = cb.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 500) {
@@ -127,7 +149,11 @@ fn link_page(done: &Completed) -> Response {
         escape_html(&done.result.link_message(who)),
     );
     if let Some(hint) = done.result.operator_hint() {
-        main.push_str(&format!("<p class=\"hint\">For whoever runs Perch ({}): {}</p>", done.result.as_str(), escape_html(hint)));
+        main.push_str(&format!(
+            "<p class=\"hint\">For whoever runs Perch ({}): {}</p>",
+            done.result.as_str(),
+            escape_html(hint)
+        ));
     }
     standalone_page(status, "Connect your X account · Perch", &main)
 }

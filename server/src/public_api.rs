@@ -62,11 +62,17 @@ async fn key(state: &AppState, headers: &HeaderMap) -> Result<KeyHolder, Respons
         scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
     });
     let Some(presented) = presented else {
-        return Err(refuse("Send an API key as `Authorization: Bearer <key>`. Owners and admins create keys in Perch's dashboard, under Settings → API keys."));
+        return Err(refuse(
+            "Send an API key as `Authorization: Bearer <key>`. Owners and admins create keys in Perch's dashboard, under Settings → API keys.",
+        ));
     };
     let holder = match api_keys::authenticate(state.db.pool(), presented).await {
         Ok(Some(holder)) => holder,
-        Ok(None) => return Err(refuse("This API key is not valid: it was revoked, or it is mistyped. Check it under Settings → API keys.")),
+        Ok(None) => {
+            return Err(refuse(
+                "This API key is not valid: it was revoked, or it is mistyped. Check it under Settings → API keys.",
+            ));
+        }
         Err(e) => return Err(fail(e.into())),
     };
     match rate_limit::hit_api(&state.db, &state.config.limits, &holder.key_id, &holder.org_id).await {
@@ -141,16 +147,18 @@ async fn create_brand(State(state): State<AppState>, headers: HeaderMap, bytes: 
     let pool = state.db.pool();
     let brand = brands::create_from_input(pool, &key.org_id, &b.name).await.map_err(fail)?;
     let summaries = credentials::summaries(pool, &key.org_id).await.map_err(|e| fail(e.into()))?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": brand_json(&brand, x_app_json(&summaries, Some(&brand.id))) }))).into_response())
+    Ok((StatusCode::CREATED, Json(json!({ "data": brand_json(&brand, x_app_json(&summaries, Some(&brand.id))) })))
+        .into_response())
 }
 
 /// An account as the API shows it. `status` is `active` or `needs_reconnection`; an account whose
 /// app changed since it connected is still `active` until its next call, with
 /// `reconnection_pending` saying why that call will mark it.
 fn account_json(a: &AccountView) -> Value {
-    let needs = a.needs_reconnection.as_ref().map(|m| {
-        json!({ "reason": m.reason.as_str(), "message": m.reason.message(), "since": rfc3339(m.at) })
-    });
+    let needs = a
+        .needs_reconnection
+        .as_ref()
+        .map(|m| json!({ "reason": m.reason.as_str(), "message": m.reason.message(), "since": rfc3339(m.at) }));
     json!({
         "id": a.id,
         "platform": "twitter",
@@ -187,10 +195,20 @@ async fn list_accounts(
         return Err(fail(AppError::new(ErrorCode::BadRequest, "The only query parameter is brand_id.")));
     };
     let pool = state.db.pool();
-    let brand_id = q.brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(BrandId::or_not_found).transpose().map_err(fail)?;
+    let brand_id = q
+        .brand_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(BrandId::or_not_found)
+        .transpose()
+        .map_err(fail)?;
     let brand_id = brand_id.as_ref().map(BrandId::as_str);
     if let Some(b) = brand_id {
-        brands::get(pool, &key.org_id, b).await.map_err(|e| fail(e.into()))?.ok_or_else(|| fail(AppError::not_found("brand")))?;
+        brands::get(pool, &key.org_id, b)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .ok_or_else(|| fail(AppError::not_found("brand")))?;
     }
     let data: Vec<Value> = accounts::list(pool, &key.org_id)
         .await
@@ -213,11 +231,19 @@ struct ConnectBody {
 /// `POST /v1/accounts/connect {"platform": "twitter", "brand_id"?}` → 201 `{"auth_url", ...}`.
 async fn connect_link(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Answer {
     let key = key(&state, &headers).await?;
-    let b: ConnectBody = body(&headers, &bytes, "{\"platform\": \"twitter\"}, with \"brand_id\" to connect to a brand")?;
+    let b: ConnectBody =
+        body(&headers, &bytes, "{\"platform\": \"twitter\"}, with \"brand_id\" to connect to a brand")?;
     if b.platform != "twitter" {
         return Err(fail(AppError::invalid("platform", "The only platform is \"twitter\".")));
     }
-    let brand_id = b.brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(|b| BrandId::or_invalid("brand_id", b)).transpose().map_err(fail)?;
+    let brand_id = b
+        .brand_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(|b| BrandId::or_invalid("brand_id", b))
+        .transpose()
+        .map_err(fail)?;
     let link = connect::link(&state, &key, brand_id.as_ref().map(BrandId::as_str)).await.map_err(fail)?;
     Ok((
         StatusCode::CREATED,
@@ -239,9 +265,11 @@ async fn disconnect(
 ) -> Answer {
     let key = key(&state, &headers).await?;
     // A path that is no id (not even UTF-8, a NUL, a quote) names no account.
-    let id = path.ok().and_then(|Path(id)| AccountId::parse(&id)).ok_or_else(|| fail(AppError::not_found("X account")))?;
+    let id =
+        path.ok().and_then(|Path(id)| AccountId::parse(&id)).ok_or_else(|| fail(AppError::not_found("X account")))?;
     let outcome = connect::disconnect(&state, &key.org_id, &key.actor(), id.as_str()).await.map_err(fail)?;
-    Ok(Json(json!({ "data": { "id": id.as_str(), "username": outcome.username, "revoked_at_x": outcome.revoked } })).into_response())
+    Ok(Json(json!({ "data": { "id": id.as_str(), "username": outcome.username, "revoked_at_x": outcome.revoked } }))
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -274,10 +302,16 @@ async fn create_post(State(state): State<AppState>, headers: HeaderMap, bytes: B
     let b: PostBody = body(&headers, &bytes, "{\"account_id\": \"xac_...\", \"text\": \"...\"}")?;
     // Everything that certainly fails is refused before X is called.
     let text = PostText::parse(&b.text).map_err(fail)?;
-    let reply = b.reply_to_post_id.as_deref().map(|id| parse_post_id("reply_to_post_id", id)).transpose().map_err(fail)?;
+    let reply =
+        b.reply_to_post_id.as_deref().map(|id| parse_post_id("reply_to_post_id", id)).transpose().map_err(fail)?;
     let quote = b.quote_post_id.as_deref().map(|id| parse_post_id("quote_post_id", id)).transpose().map_err(fail)?;
     let account_id = AccountId::or_invalid("account_id", &b.account_id).map_err(fail)?;
-    let new = NewPost { account_id: account_id.as_str(), text: &text, reply_to_post_id: reply.as_deref(), quote_post_id: quote.as_deref() };
+    let new = NewPost {
+        account_id: account_id.as_str(),
+        text: &text,
+        reply_to_post_id: reply.as_deref(),
+        quote_post_id: quote.as_deref(),
+    };
     match posts::create(&state, &key, new).await {
         Ok(p) => Ok((StatusCode::CREATED, Json(json!({ "data": post_json(&p) }))).into_response()),
         Err(Failure::RateLimited { error, retry_after_secs }) => Err(fail(error.retry_after(retry_after_secs))),

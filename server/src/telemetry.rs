@@ -14,7 +14,8 @@ pub fn init() {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn,tower_sessions_core=warn"));
     // Logs go to standard error: standard output is for what a command prints (`perch credentials
     // list` piped into a script), and a service manager collects both.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,7 +27,8 @@ impl<B> MakeSpan<B> for PathOnlySpan {
     }
 }
 
-pub type Trace = TraceLayer<SharedClassifier<ServerErrorsAsFailures>, PathOnlySpan, DefaultOnRequest, DefaultOnResponse>;
+pub type Trace =
+    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, PathOnlySpan, DefaultOnRequest, DefaultOnResponse>;
 
 pub fn trace_layer() -> Trace {
     TraceLayer::new_for_http()

@@ -24,10 +24,17 @@ on_both_databases!(
 async fn signup_creates_an_organization_whose_owner_then_signs_in(b: Backend) {
     let app = TestApp::spawn(b).await;
     let c = app.client();
-    let r = c.call("signup", &[("org_name", "Acme Agency"), ("email", "Owner@Example.com "), ("password", PASSWORD)]).await;
+    let r =
+        c.call("signup", &[("org_name", "Acme Agency"), ("email", "Owner@Example.com "), ("password", PASSWORD)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(c.viewer().await, serde_json::Value::Null, "sign-up does not sign in");
-    let page = c.post_form("signup", &[("org_name", "Other"), ("email", "other@example.com"), ("password", PASSWORD)], "/signup").await;
+    let page = c
+        .post_form(
+            "signup",
+            &[("org_name", "Other"), ("email", "other@example.com"), ("password", PASSWORD)],
+            "/signup",
+        )
+        .await;
     assert_eq!((page.status, page.header("location").as_str()), (302, "/login?signed_up=1"), "{}", page.body);
     let login = c.get("/login?signed_up=1").await;
     assert!(login.body.contains("Sign in with the email and password you just chose"), "{}", login.body);
@@ -70,9 +77,15 @@ async fn c15_signup_answers_a_taken_email_exactly_like_a_new_one(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.owner("First", "ada@example.com").await;
     let before = app.state.passwords.computed();
-    let taken = app.client().call("signup", &[("org_name", "Second"), ("email", "ADA@example.com"), ("password", "another passphrase")]).await;
+    let taken = app
+        .client()
+        .call("signup", &[("org_name", "Second"), ("email", "ADA@example.com"), ("password", "another passphrase")])
+        .await;
     let after_taken = app.state.passwords.computed();
-    let new = app.client().call("signup", &[("org_name", "Third"), ("email", "bob@example.com"), ("password", "another passphrase")]).await;
+    let new = app
+        .client()
+        .call("signup", &[("org_name", "Third"), ("email", "bob@example.com"), ("password", "another passphrase")])
+        .await;
     assert_eq!((taken.status, &taken.body), (new.status, &new.body));
     let shape = |r: &common::Reply| {
         let mut names: Vec<String> = r.headers.keys().map(|k| k.to_string()).filter(|k| k != "date").collect();
@@ -103,7 +116,8 @@ async fn password_is_stored_as_argon2id_with_the_promised_cost(b: Backend) {
     // docs/security.md C.13
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
-    let phc: String = sqlx::query_scalar("select password_hash from users").fetch_one(app.state.db.pool()).await.unwrap();
+    let phc: String =
+        sqlx::query_scalar("select password_hash from users").fetch_one(app.state.db.pool()).await.unwrap();
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
     assert!(!phc.contains(PASSWORD));
 }
@@ -172,7 +186,13 @@ async fn viewer_with_cookie(app: &TestApp, cookie: &str) -> String {
 }
 
 fn session_cookie(r: &common::Reply) -> String {
-    let set = r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("perch_session=")).unwrap_or_default();
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("perch_session="))
+        .unwrap_or_default();
     set.split(';').next().unwrap_or_default().to_owned()
 }
 
@@ -218,9 +238,19 @@ async fn session_cookie_is_httponly_lax_and_host_only(b: Backend) {
     // docs/security.md D.19 (plain http: no Secure flag, which browsers would refuse to store)
     let app = TestApp::spawn(b).await;
     let c = app.client();
-    assert_eq!(c.call("signup", &[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)]).await.status, 200);
+    assert_eq!(
+        c.call("signup", &[("org_name", "Acme"), ("email", "a@example.com"), ("password", PASSWORD)]).await.status,
+        200
+    );
     let r = c.call("login", &[("email", "a@example.com"), ("password", PASSWORD)]).await;
-    let set = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|v| v.starts_with("perch_session=")).unwrap().to_owned();
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("perch_session="))
+        .unwrap()
+        .to_owned();
     assert!(set.starts_with("perch_session="), "{set}");
     assert!(set.contains("HttpOnly"), "{set}");
     assert!(set.contains("SameSite=Lax"), "{set}");
@@ -245,10 +275,14 @@ async fn https_public_url_makes_the_cookie_secure_and_host_prefixed(b: Backend) 
     assert_eq!(r.status(), 200);
     let r = call("login", &[("email", "a@example.com"), ("password", PASSWORD)]).await.unwrap();
     assert_eq!(r.status(), 200);
-    let cookies: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let cookies: Vec<String> =
+        r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
     for name in ["__Host-perch_session=", "__Host-perch_device="] {
         let set = cookies.iter().find(|c| c.starts_with(name)).unwrap_or_else(|| panic!("{name} in {cookies:?}"));
-        assert!(set.contains("Secure") && set.contains("HttpOnly") && set.contains("Path=/") && !set.contains("Domain="), "{set}");
+        assert!(
+            set.contains("Secure") && set.contains("HttpOnly") && set.contains("Path=/") && !set.contains("Domain="),
+            "{set}"
+        );
     }
     let hsts = r.headers().get("strict-transport-security").unwrap().to_str().unwrap();
     assert!(hsts.contains("max-age="));
@@ -257,9 +291,12 @@ async fn https_public_url_makes_the_cookie_secure_and_host_prefixed(b: Backend) 
 async fn login_redirects_only_to_local_paths(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
-    for (next, expected) in [("/settings", "/settings"), ("//evil.example/x", "/brands"), ("https://evil.example", "/brands")] {
+    for (next, expected) in
+        [("/settings", "/settings"), ("//evil.example/x", "/brands"), ("https://evil.example", "/brands")]
+    {
         let c = app.client();
-        let r = c.post_form("login", &[("email", "a@example.com"), ("password", PASSWORD), ("next", next)], "/login").await;
+        let r =
+            c.post_form("login", &[("email", "a@example.com"), ("password", PASSWORD), ("next", next)], "/login").await;
         assert_eq!(r.status, 302, "{}", r.body);
         assert_eq!(r.header("location"), expected, "next={next}");
     }

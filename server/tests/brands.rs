@@ -88,9 +88,15 @@ async fn a_member_sees_brands_but_cannot_change_them(b: Backend) {
     let id = owner.call("brands/create", &[("name", "Client")]).await.json()["id"].as_str().unwrap().to_owned();
     let org_id = owner.viewer().await["org_id"].as_str().unwrap().to_owned();
     let hash = app.state.passwords.hash(app::domain::Password::parse(PASSWORD.into()).unwrap()).await.unwrap();
-    users::create(app.state.db.pool(), OrgTarget::Existing(&org_id), &Email::parse("m@example.com").unwrap(), &hash, Role::Member)
-        .await
-        .unwrap();
+    users::create(
+        app.state.db.pool(),
+        OrgTarget::Existing(&org_id),
+        &Email::parse("m@example.com").unwrap(),
+        &hash,
+        Role::Member,
+    )
+    .await
+    .unwrap();
     let member = app.client();
     assert_eq!(member.call("login", &[("email", "m@example.com"), ("password", PASSWORD)]).await.status, 200);
     assert_eq!(member.call("brands/list", &[]).await.json().as_array().unwrap().len(), 1);

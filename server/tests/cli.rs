@@ -24,7 +24,16 @@ fn perch_with(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, Str
 fn help_explains_each_command_and_setting() {
     let (code, out, _) = perch_with(&[], &["--help"], "");
     assert_eq!(code, 0);
-    for word in ["serve", "migrate", "user", "PERCH_LISTEN", "PERCH_PUBLIC_URL", "PERCH_DATA_DIR", "PERCH_DATABASE_URL", "PERCH_SIGNUP"] {
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "PERCH_LISTEN",
+        "PERCH_PUBLIC_URL",
+        "PERCH_DATA_DIR",
+        "PERCH_DATABASE_URL",
+        "PERCH_SIGNUP",
+    ] {
         assert!(out.contains(word), "--help lacks {word}:\n{out}");
     }
     let (code, out, _) = perch_with(&[], &["user", "create", "--help"], "");
@@ -55,13 +64,15 @@ on_both_databases!(
 
 async fn user_create_makes_an_owner_then_members(b: Backend) {
     let db = TestDb::new(b).await;
-    let (code, out, err) = perch(&db, &["user", "create", "--email", "Boss@Example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
+    let (code, out, err) =
+        perch(&db, &["user", "create", "--email", "Boss@Example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Created organization \"Acme\""), "{out}");
     assert!(out.contains("Created user boss@example.com") && out.contains("as owner"), "{out}");
     assert!(!out.contains(PASSWORD) && !err.contains(PASSWORD), "the password is never echoed");
 
-    let (code, out, err) = perch(&db, &["user", "create", "--email", "m@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
+    let (code, out, err) =
+        perch(&db, &["user", "create", "--email", "m@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Using existing organization") && out.contains("as member"), "{out}");
 
@@ -84,9 +95,11 @@ async fn user_create_refuses_bad_input_and_changes_nothing(b: Backend) {
         assert_ne!(code, 0);
         assert!(err.contains(says), "{says}: {err}");
     }
-    let (code, _, _) = perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
+    let (code, _, _) =
+        perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0);
-    let (code, _, err) = perch(&db, &["user", "create", "--email", "A@example.com", "--org", "Other"], &format!("{PASSWORD}\n"));
+    let (code, _, err) =
+        perch(&db, &["user", "create", "--email", "A@example.com", "--org", "Other"], &format!("{PASSWORD}\n"));
     assert_ne!(code, 0);
     assert!(err.contains("already exists"), "{err}");
     let app = TestApp::spawn_on(db).await;
@@ -229,7 +242,8 @@ fn records(out: &str) -> Vec<&str> {
 /// for reading what the commands wrote the way the app does; and Acme's id.
 async fn acme(b: Backend) -> (TestApp, String) {
     let db = TestDb::new(b).await;
-    let (code, _, err) = perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
+    let (code, _, err) =
+        perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
     let app = TestApp::spawn_on(db).await;
     let org = orgs::id_by_name(app.state.db.pool(), &OrgName::parse("Acme").unwrap()).await.unwrap().unwrap();
@@ -261,8 +275,15 @@ async fn credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_nev
 
     let (code, out, err) = set(&app.db, "Acme", None, &pairs[0].0, &pairs[0].1);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("Saved credentials for \"Acme\" ({org}), Organization default: Client ID")) && out.contains(&preview(&pairs[0].0)), "{out}");
-    assert!(out.contains(&format!("Callback URL to register in the X app's User authentication settings: {CALLBACK}")), "{out}");
+    assert!(
+        out.contains(&format!("Saved credentials for \"Acme\" ({org}), Organization default: Client ID"))
+            && out.contains(&preview(&pairs[0].0)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Callback URL to register in the X app's User authentication settings: {CALLBACK}")),
+        "{out}"
+    );
     said += &(out + &err);
     // The brand by its name in another case, the organization and the brand by their ids.
     let (code, out, err) = set(&app.db, "Acme", Some("nike"), &pairs[1].0, &pairs[1].1);
@@ -278,13 +299,22 @@ async fn credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_nev
     assert_eq!(code, 0, "{err}");
     let lines = records(&out);
     assert_eq!(lines.len(), 3, "one line per saved record:\n{out}");
-    assert!(lines[0].contains(&org) && lines[0].contains("default") && lines[0].contains(&preview(&pairs[0].0)), "{out}");
+    assert!(
+        lines[0].contains(&org) && lines[0].contains("default") && lines[0].contains(&preview(&pairs[0].0)),
+        "{out}"
+    );
     for (name, id, pair) in [("Nike", &nike, &pairs[1]), ("Adidas", &adidas, &pairs[2])] {
-        let line = lines.iter().find(|l| l.contains(&format!("brand “{name}” ({id})"))).unwrap_or_else(|| panic!("{name}:\n{out}"));
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&format!("brand “{name}” ({id})")))
+            .unwrap_or_else(|| panic!("{name}:\n{out}"));
         assert!(line.contains(&preview(&pair.0)), "{line}");
     }
     for line in &lines {
-        assert!(line.contains("generation 1") && line.contains("by perch CLI") && line.contains("last test: never"), "{line}");
+        assert!(
+            line.contains("generation 1") && line.contains("by perch CLI") && line.contains("last test: never"),
+            "{line}"
+        );
     }
     said += &(out + &err);
     let (code, out, _) = perch(&app.db, &["credentials", "list", "--org", "Acme"], "");
@@ -299,7 +329,10 @@ async fn credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_nev
     // What the app reads, and whom the trail names.
     assert_eq!(used(&app, &org, None).await, Some((pairs[0].0.clone(), pairs[0].1.clone(), None)));
     assert_eq!(used(&app, &org, Some(&nike)).await, Some((pairs[1].0.clone(), pairs[1].1.clone(), Some(nike.clone()))));
-    assert_eq!(used(&app, &org, Some(&adidas)).await, Some((pairs[2].0.clone(), pairs[2].1.clone(), Some(adidas.clone()))));
+    assert_eq!(
+        used(&app, &org, Some(&adidas)).await,
+        Some((pairs[2].0.clone(), pairs[2].1.clone(), Some(adidas.clone())))
+    );
     let trail = audit::recent(app.state.db.pool(), &org, 10).await.unwrap();
     assert_eq!(trail.len(), 3);
     assert!(trail.iter().all(|e| e.actor == "perch CLI" && e.action == "Saved credentials"), "{trail:?}");
@@ -314,7 +347,12 @@ async fn credentials_set_again_tells_a_rotation_from_a_new_app_and_lists_the_acc
     assert_eq!(set(&app.db, "Acme", None, &id, &first).0, 0);
     // An account connected through these credentials, as the connect flow stores it.
     let creds = credentials::resolve(app.state.db.pool(), &app.state.vault, &org, None).await.unwrap().unwrap();
-    let user = XUser { id: "1500000000000000001".into(), username: "acmecoffee".into(), name: "Acme Coffee".into(), profile_image_url: None };
+    let user = XUser {
+        id: "1500000000000000001".into(),
+        username: "acmecoffee".into(),
+        name: "Acme Coffee".into(),
+        profile_image_url: None,
+    };
     let tokens = Tokens {
         access_token: SecretString::from("access".to_owned()),
         refresh_token: Some(SecretString::from("refresh".to_owned())),
@@ -342,7 +380,11 @@ async fn credentials_set_again_tells_a_rotation_from_a_new_app_and_lists_the_acc
     let (code, out, err) = set(&app.db, "Acme", None, &id, &second);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Rotated the Client Secret") && out.contains("secret generation 2"), "{out}");
-    assert!(out.contains("1 connected X account(s) will need reconnecting") && out.contains("@acmecoffee (Organization default)"), "{out}");
+    assert!(
+        out.contains("1 connected X account(s) will need reconnecting")
+            && out.contains("@acmecoffee (Organization default)"),
+        "{out}"
+    );
     assert!(out.contains(CALLBACK), "{out}");
     assert_no_part_of("the rotation's output", &(out + &err), &second);
 
@@ -365,7 +407,8 @@ async fn credentials_set_refuses_malformed_input_and_unknown_targets_and_changes
     let (id, secret) = (client_id(), client_secret());
     assert_eq!(set(&app.db, "Acme", None, &id, &secret).0, 0);
     // Another organization's brand is no brand of Acme's.
-    let (code, _, err) = perch(&app.db, &["user", "create", "--email", "o@example.com", "--org", "Other"], &format!("{PASSWORD}\n"));
+    let (code, _, err) =
+        perch(&app.db, &["user", "create", "--email", "o@example.com", "--org", "Other"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
     let other = orgs::id_by_name(app.state.db.pool(), &OrgName::parse("Other").unwrap()).await.unwrap().unwrap();
     let puma = new_brand(&app, &other, "Puma").await;
@@ -381,7 +424,13 @@ async fn credentials_set_refuses_malformed_input_and_unknown_targets_and_changes
         ("Acme", None, new_id.as_str(), &new_secret[..30], "client secret: X's Client Secrets are 50 characters long"),
         ("Acme", None, new_id.as_str(), new_id.as_str(), "client secret: This is the Client ID"),
         ("Acme", None, new_id.as_str(), "", "client secret: Paste"),
-        ("Nope", None, new_id.as_str(), new_secret.as_str(), "--org: there is no organization named or with the id `Nope`"),
+        (
+            "Nope",
+            None,
+            new_id.as_str(),
+            new_secret.as_str(),
+            "--org: there is no organization named or with the id `Nope`",
+        ),
         ("org_0000", None, new_id.as_str(), new_secret.as_str(), "--org"),
         ("Acme", Some("Reebok"), new_id.as_str(), new_secret.as_str(), "--brand: organization \"Acme\""),
         ("Acme", Some(puma.as_str()), new_id.as_str(), new_secret.as_str(), "--brand"),
@@ -396,7 +445,10 @@ async fn credentials_set_refuses_malformed_input_and_unknown_targets_and_changes
     orgs::rename(app.state.db.pool(), &other, &OrgName::parse("Acme").unwrap()).await.unwrap();
     let (code, _, err) = set(&app.db, "Acme", None, &new_id, &new_secret);
     assert_ne!(code, 0);
-    assert!(err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&org) && err.contains(&other), "{err}");
+    assert!(
+        err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&org) && err.contains(&other),
+        "{err}"
+    );
 
     assert_eq!(used(&app, &org, None).await, Some((id, secret, None)), "the saved pair is untouched");
     assert_eq!(used(&app, &org, Some(&nike)).await.unwrap().2, None, "Nike still has no app of its own");
@@ -415,9 +467,19 @@ async fn credentials_remove_removes_then_says_there_is_nothing_left(b: Backend) 
 
     let (code, out, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme", "--brand", "NIKE"], "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("Removed the credentials (Client ID {}) of \"Acme\" ({org}), Brand “Nike”.", preview(&nike_id))), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Removed the credentials (Client ID {}) of \"Acme\" ({org}), Brand “Nike”.",
+            preview(&nike_id)
+        )),
+        "{out}"
+    );
     assert!(out.contains("now uses the organization default"), "{out}");
-    assert_eq!(used(&app, &org, Some(&nike)).await, Some((default_id.clone(), default_secret.clone(), None)), "Nike falls back");
+    assert_eq!(
+        used(&app, &org, Some(&nike)).await,
+        Some((default_id.clone(), default_secret.clone(), None)),
+        "Nike falls back"
+    );
     let (code, _, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme", "--brand", &nike], "");
     assert_ne!(code, 0);
     assert!(err.contains("nothing to remove") && err.contains("uses the organization default"), "{err}");
@@ -429,7 +491,13 @@ async fn credentials_remove_removes_then_says_there_is_nothing_left(b: Backend) 
 
     let (code, out, err) = perch(&app.db, &["credentials", "remove", "--org", &org], "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("Removed the credentials (Client ID {}) of \"Acme\" ({org}), Organization default.", preview(&default_id))), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Removed the credentials (Client ID {}) of \"Acme\" ({org}), Organization default.",
+            preview(&default_id)
+        )),
+        "{out}"
+    );
     let (code, _, err) = perch(&app.db, &["credentials", "remove", "--org", "Acme"], "");
     assert_ne!(code, 0);
     assert!(err.contains("nothing to remove") && err.contains("no default credentials"), "{err}");

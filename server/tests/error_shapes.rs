@@ -52,7 +52,12 @@ async fn setup(b: Backend) -> Setup {
 /// own status); returns its message.
 fn assert_error(s: &Setup, what: &str, r: &Reply, status: u16, code: &str) -> String {
     assert_eq!(r.status, status, "{what}: {}", r.body);
-    assert!(r.header("content-type").starts_with("application/json"), "{what}: {} {}", r.header("content-type"), r.body);
+    assert!(
+        r.header("content-type").starts_with("application/json"),
+        "{what}: {} {}",
+        r.header("content-type"),
+        r.body
+    );
     let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", r.body));
     assert_eq!(v["error"]["code"], code, "{what}: {}", r.body);
     assert!(s.documented.contains(code), "{what}: {code} is not in the OpenAPI document's error codes");
@@ -100,7 +105,10 @@ async fn chunked(s: &Setup, method: &str, path: &str, auth: Option<&str>, body: 
     let mut headers = reqwest::header::HeaderMap::new();
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
-            headers.append(reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(), v.trim().parse().unwrap());
+            headers.append(
+                reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
+                v.trim().parse().unwrap(),
+            );
         }
     }
     // A chunked answer: take the JSON between the chunk sizes.
@@ -119,7 +127,13 @@ async fn chunked(s: &Setup, method: &str, path: &str, auth: Option<&str>, body: 
 async fn oversized_bodies_answer_413_payload_too_large_on_every_route(b: Backend) {
     let s = setup(b).await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(100 * 1024));
-    let reading = [("POST", "/v1/brands"), ("POST", "/v1/accounts/connect"), ("POST", "/v1/posts"), ("PUT", CRED), ("POST", "/v1/integrations/twitter/credentials/test")];
+    let reading = [
+        ("POST", "/v1/brands"),
+        ("POST", "/v1/accounts/connect"),
+        ("POST", "/v1/posts"),
+        ("PUT", CRED),
+        ("POST", "/v1/integrations/twitter/credentials/test"),
+    ];
     let not_reading = [
         ("DELETE", "/v1/accounts/xac_00000000000000000000000000000000"),
         ("GET", "/v1/brands"),
@@ -130,7 +144,10 @@ async fn oversized_bodies_answer_413_payload_too_large_on_every_route(b: Backend
     for (method, path) in reading.iter().chain(&not_reading) {
         for auth in [Some(format!("Bearer {}", s.key)), None] {
             let what = format!("{method} {path} with a Content-Length, key: {}", auth.is_some());
-            let mut req = fresh().request(method.parse().unwrap(), format!("{}{path}", s.app.base)).header("content-type", "application/json").body(big.clone());
+            let mut req = fresh()
+                .request(method.parse().unwrap(), format!("{}{path}", s.app.base))
+                .header("content-type", "application/json")
+                .body(big.clone());
             if let Some(a) = &auth {
                 req = req.header("authorization", a);
             }
@@ -144,14 +161,26 @@ async fn oversized_bodies_answer_413_payload_too_large_on_every_route(b: Backend
                 continue;
             }
             let what = format!("{method} {path} chunked, key: {}", auth.is_some());
-            assert_error(&s, &what, &chunked(&s, method, path, auth.as_deref(), big.as_bytes()).await, 413, "payload_too_large");
+            assert_error(
+                &s,
+                &what,
+                &chunked(&s, method, path, auth.as_deref(), big.as_bytes()).await,
+                413,
+                "payload_too_large",
+            );
         }
     }
     assert_eq!(s.app.count("brands").await, 0);
     assert_eq!(s.app.count("twitter_credentials").await, 0);
     // Just under the limit is read (and refused for what it says, not for its size).
     let name = "y".repeat(BODY_LIMIT_MINUS_ENVELOPE);
-    let r = send(fresh().post(format!("{}/v1/brands", s.app.base)).bearer_auth(&s.key).json(&serde_json::json!({ "name": name }))).await;
+    let r = send(
+        fresh()
+            .post(format!("{}/v1/brands", s.app.base))
+            .bearer_auth(&s.key)
+            .json(&serde_json::json!({ "name": name })),
+    )
+    .await;
     assert_error(&s, "a body just under the limit", &r, 422, "validation");
 }
 
@@ -203,14 +232,21 @@ async fn wrong_methods_answer_405_with_allow(b: Backend) {
     ];
     for (path, methods) in cases {
         for method in methods {
-            let r = send(http.request(method.parse().unwrap(), format!("{}{path}", s.app.base)).bearer_auth(&s.key)).await;
+            let r =
+                send(http.request(method.parse().unwrap(), format!("{}{path}", s.app.base)).bearer_auth(&s.key)).await;
             assert_error(&s, &format!("{method} {path}"), &r, 405, "method_not_allowed");
             assert!(!r.header("allow").is_empty(), "{method} {path}: Allow lists the methods");
             assert!(!r.header("allow").contains(method), "{method} {path}: {}", r.header("allow"));
         }
     }
     for (method, path) in [("POST", CRED.to_owned()), ("PATCH", CRED.to_owned()), ("GET", format!("{CRED}/test"))] {
-        let r = send(s.owner.http.request(method.parse().unwrap(), format!("{}{path}", s.app.base)).header("origin", &s.app.base)).await;
+        let r = send(
+            s.owner
+                .http
+                .request(method.parse().unwrap(), format!("{}{path}", s.app.base))
+                .header("origin", &s.app.base),
+        )
+        .await;
         assert_error(&s, &format!("{method} {path}"), &r, 405, "method_not_allowed");
     }
 }
@@ -220,7 +256,16 @@ async fn wrong_methods_answer_405_with_allow(b: Backend) {
 async fn unknown_paths_answer_404_not_found(b: Backend) {
     let s = setup(b).await;
     let http = fresh();
-    for path in ["/v1", "/v1/", "/v1/nothing-here", "/v1/brands/brd_1", "/v1/accounts/a/b", "/v1/posts/1", "/v1/openapi.yaml", "/v1//brands"] {
+    for path in [
+        "/v1",
+        "/v1/",
+        "/v1/nothing-here",
+        "/v1/brands/brd_1",
+        "/v1/accounts/a/b",
+        "/v1/posts/1",
+        "/v1/openapi.yaml",
+        "/v1//brands",
+    ] {
         for method in ["GET", "POST", "DELETE"] {
             for key in [Some(s.key.as_str()), None] {
                 let mut req = http.request(method.parse().unwrap(), format!("{}{path}", s.app.base));
@@ -268,7 +313,12 @@ async fn bodies_that_are_not_the_json_an_endpoint_takes_answer_400_bad_request(b
             assert_error(&s, &format!("{what} to POST {path}"), &send(req).await, 400, "bad_request");
         }
         for (method, path) in [("PUT", CRED.to_owned()), ("POST", format!("{CRED}/test"))] {
-            let mut req = s.owner.http.request(method.parse().unwrap(), format!("{}{path}", s.app.base)).header("origin", &s.app.base).body(body.clone());
+            let mut req = s
+                .owner
+                .http
+                .request(method.parse().unwrap(), format!("{}{path}", s.app.base))
+                .header("origin", &s.app.base)
+                .body(body.clone());
             if let Some(t) = content_type {
                 req = req.header("content-type", *t);
             }

@@ -53,7 +53,12 @@ fn as_text(s: &str) -> String {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&#39;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A start tag: its name and attributes (values as written, undecoded).
@@ -152,10 +157,20 @@ fn assert_escaped(what: &str, page: &Reply, shown: &[String], title: Option<&str
         assert!(html.contains(&as_text(s)), "{what} shows {s:?}, escaped: {html}");
     }
     let (tags, titles) = scan(html);
-    let nonce = page.header("content-security-policy").split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).unwrap_or_default().to_owned();
+    let nonce = page
+        .header("content-security-policy")
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap_or_default()
+        .to_owned();
     for t in &tags {
         for (attr, value) in &t.attrs {
-            assert!(!attr.starts_with("on") && attr != "autofocus", "{what}: an injected attribute {attr}={value:?} on <{}>: {html}", t.name);
+            assert!(
+                !attr.starts_with("on") && attr != "autofocus",
+                "{what}: an injected attribute {attr}={value:?} on <{}>: {html}",
+                t.name
+            );
         }
         if t.name == "script" {
             assert!(
@@ -210,7 +225,12 @@ async fn h40_brand_names_are_escaped_in_text_attributes_and_title(b: Backend) {
         }
     }
     assert_escaped("/accounts", &page(&w.owner, "/accounts").await, &all, Some("X accounts · Perch"));
-    assert_escaped("/settings/twitter", &page(&w.owner, "/settings/twitter").await, &all, Some("Twitter integration · Perch"));
+    assert_escaped(
+        "/settings/twitter",
+        &page(&w.owner, "/settings/twitter").await,
+        &all,
+        Some("Twitter integration · Perch"),
+    );
 }
 
 /// H.40: the organization's name in the top bar of every dashboard page, and on Settings (as
@@ -250,9 +270,17 @@ async fn h40_api_key_names_are_escaped_on_the_keys_page_and_the_audit_trail(b: B
     for (i, (key, _)) in keys.iter().enumerate() {
         let user = format!("170000000000000000{i}");
         w.x.set_next_user(FakeUser::new(user.clone(), "Someone", format!("someone{i}")));
-        let r = send(reqwest::Client::new().post(format!("{}/v1/accounts/connect", w.app.base)).bearer_auth(key).json(&json!({"platform": "twitter"}))).await;
+        let r = send(
+            reqwest::Client::new()
+                .post(format!("{}/v1/accounts/connect", w.app.base))
+                .bearer_auth(key)
+                .json(&json!({"platform": "twitter"})),
+        )
+        .await;
         assert_eq!(r.status, 201, "{}", r.body);
-        let back = at_x(&url::Url::parse(r.json()["auth_url"].as_str().unwrap()).unwrap(), "authorize", Some(&user), None).await;
+        let back =
+            at_x(&url::Url::parse(r.json()["auth_url"].as_str().unwrap()).unwrap(), "authorize", Some(&user), None)
+                .await;
         let done = send(reqwest::Client::new().get(back.as_str())).await;
         assert_escaped("the connect link's page", &done, &[], Some("Connect your X account · Perch"));
     }
@@ -264,11 +292,21 @@ async fn h40_api_key_names_are_escaped_on_the_keys_page_and_the_audit_trail(b: B
     assert!((300..400).contains(&r.status), "back to the page: {} {}", r.status, r.body);
     let back = r.header("location");
     assert!(back.contains("revoked="), "{back}");
-    assert_escaped("the keys page after a revocation", &page(&w.owner, &back).await, &[format!("Revoked “{}”", PAYLOADS[0])], None);
+    assert_escaped(
+        "the keys page after a revocation",
+        &page(&w.owner, &back).await,
+        &[format!("Revoked “{}”", PAYLOADS[0])],
+        None,
+    );
     // Created without JavaScript: the page that shows the key once names it.
     let r = w.owner.post_form("keys/create", &[("name", PAYLOADS[1])], "/settings/api-keys").await;
     assert!((300..400).contains(&r.status), "back to the page: {} {}", r.status, r.body);
-    assert_escaped("the keys page with a new key", &page(&w.owner, &r.header("location")).await, &[format!("Key “{}” created.", PAYLOADS[1])], None);
+    assert_escaped(
+        "the keys page with a new key",
+        &page(&w.owner, &r.header("location")).await,
+        &[format!("Key “{}” created.", PAYLOADS[1])],
+        None,
+    );
 }
 
 /// H.40: what an X user chose (display name, username) on the accounts page (the account's
@@ -285,7 +323,12 @@ async fn h40_x_display_names_and_usernames_are_escaped_on_every_page_that_shows_
         let done = connect_through(&w.owner, None, Some(&user)).await;
         assert_eq!(result_of(&done), "connected", "{done}");
         let handle = format!("@{username}");
-        assert_escaped("the connect result", &page(&w.owner, &done).await, &[name.to_owned(), format!("{handle} is connected")], None);
+        assert_escaped(
+            "the connect result",
+            &page(&w.owner, &done).await,
+            &[name.to_owned(), format!("{handle} is connected")],
+            None,
+        );
         let id = account_of(&done);
         let r = check(&w.owner, &id).await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -299,18 +342,40 @@ async fn h40_x_display_names_and_usernames_are_escaped_on_every_page_that_shows_
     // The page at the end of a connect link.
     let key = w.owner.call("keys/create", &[("name", "Onboarding")]).await.json()["key"].as_str().unwrap().to_owned();
     w.x.set_next_user(FakeUser::new("1900000000000000000", PAYLOADS[1], PAYLOADS[0]));
-    let r = send(reqwest::Client::new().post(format!("{}/v1/accounts/connect", w.app.base)).bearer_auth(&key).json(&json!({"platform": "twitter"}))).await;
+    let r = send(
+        reqwest::Client::new()
+            .post(format!("{}/v1/accounts/connect", w.app.base))
+            .bearer_auth(&key)
+            .json(&json!({"platform": "twitter"})),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let back = at_x(&url::Url::parse(r.json()["auth_url"].as_str().unwrap()).unwrap(), "authorize", Some("1900000000000000000"), None).await;
+    let back = at_x(
+        &url::Url::parse(r.json()["auth_url"].as_str().unwrap()).unwrap(),
+        "authorize",
+        Some("1900000000000000000"),
+        None,
+    )
+    .await;
     let done = send(reqwest::Client::new().get(back.as_str())).await;
-    assert_escaped("the connect link's page", &done, &[format!("@{}", PAYLOADS[0])], Some("Connect your X account · Perch"));
+    assert_escaped(
+        "the connect link's page",
+        &done,
+        &[format!("@{}", PAYLOADS[0])],
+        Some("Connect your X account · Perch"),
+    );
 
     // Disconnect: its banner, then the audit trail, name the username.
     for (i, id) in accounts.iter().enumerate() {
         let r = w.owner.post_form("twitter/accounts/disconnect", &[("account_id", id)], "/accounts").await;
         assert!((300..400).contains(&r.status), "back to the page: {} {}", r.status, r.body);
         let username = PAYLOADS[(i + 1) % PAYLOADS.len()];
-        assert_escaped("the disconnect result", &page(&w.owner, &r.header("location")).await, &[format!("@{username}")], None);
+        assert_escaped(
+            "the disconnect result",
+            &page(&w.owner, &r.header("location")).await,
+            &[format!("@{username}")],
+            None,
+        );
     }
     let trail: Vec<String> = PAYLOADS.iter().map(|p| format!("@{p}")).collect();
     assert_escaped("/settings/twitter", &page(&w.owner, "/settings/twitter").await, &trail, None);
@@ -320,7 +385,8 @@ async fn h40_x_display_names_and_usernames_are_escaped_on_every_page_that_shows_
 
 /// Ids that cannot exist, as they go in a URL: a NUL alone and inside a well-formed id, a quote,
 /// markup, a non-ASCII letter, an upper-case prefix, the wrong prefix.
-const BAD_IDS_IN_URLS: [&str; 7] = ["%00", "xac_0123%0045", "xac_%27%22", "xac_%3Cb%3E", "xac_%C3%A9", "XAC_0123", "brd_0123"];
+const BAD_IDS_IN_URLS: [&str; 7] =
+    ["%00", "xac_0123%0045", "xac_%27%22", "xac_%3Cb%3E", "xac_%C3%A9", "XAC_0123", "brd_0123"];
 /// The same in a JSON body or a form.
 const BAD_IDS: [&str; 6] = ["\u{0}", "xac_0123\u{0}45", "brd_0123\u{0}45", "'\"", "<b>", "é"];
 
@@ -336,7 +402,17 @@ fn assert_api_error(what: &str, r: &Reply, status: u16, code: &str) {
 /// A fingerprint of everything a refused request could have changed.
 async fn state_of(app: &TestApp) -> Vec<i64> {
     let mut counts = Vec::new();
-    for table in ["brands", "twitter_accounts", "twitter_oauth_flows", "api_keys", "audit_events", "twitter_credentials", "posts", "organizations", "users"] {
+    for table in [
+        "brands",
+        "twitter_accounts",
+        "twitter_oauth_flows",
+        "api_keys",
+        "audit_events",
+        "twitter_credentials",
+        "posts",
+        "organizations",
+        "users",
+    ] {
         counts.push(app.count(table).await);
     }
     counts
@@ -368,10 +444,20 @@ async fn h38_v1_ids_outside_the_id_alphabet_answer_404_or_422_in_json_and_change
         assert!(r.json()["error"]["code"].is_string() && r.json()["error"]["correlation_id"].is_null(), "{}", r.body);
     }
     for bad in BAD_IDS {
-        let r = send(http.post(format!("{}/v1/accounts/connect", w.app.base)).bearer_auth(&key).json(&json!({"platform": "twitter", "brand_id": bad}))).await;
+        let r = send(
+            http.post(format!("{}/v1/accounts/connect", w.app.base))
+                .bearer_auth(&key)
+                .json(&json!({"platform": "twitter", "brand_id": bad})),
+        )
+        .await;
         assert_api_error(&format!("connect link for brand {bad:?}"), &r, 422, "validation");
         assert_eq!(r.json()["error"]["field"], "brand_id");
-        let r = send(http.post(format!("{}/v1/posts", w.app.base)).bearer_auth(&key).json(&json!({"account_id": bad, "text": "Hello"}))).await;
+        let r = send(
+            http.post(format!("{}/v1/posts", w.app.base))
+                .bearer_auth(&key)
+                .json(&json!({"account_id": bad, "text": "Hello"})),
+        )
+        .await;
         assert_api_error(&format!("post from account {bad:?}"), &r, 422, "validation");
         assert_eq!(r.json()["error"]["field"], "account_id");
     }
@@ -390,11 +476,23 @@ async fn h38_the_connect_form_refuses_malformed_ids_before_any_query(b: Backend)
         for field in ["brand_id", "account_id"] {
             let r = press(&w.owner, field, bad).await;
             assert_eq!(r.status, 422, "{field}={bad:?}: {}", r.body);
-            assert!(r.body.contains(&format!("&quot;{field}&quot; is not a")), "{field}={bad:?}: a message naming the field: {}", r.body);
+            assert!(
+                r.body.contains(&format!("&quot;{field}&quot; is not a")),
+                "{field}={bad:?}: a message naming the field: {}",
+                r.body
+            );
         }
     }
     // A form that is not even UTF-8.
-    let r = send(w.owner.http.post(format!("{}{CONNECT}", w.app.base)).header("origin", &w.app.base).header("content-type", "application/x-www-form-urlencoded").body(b"brand_id=\xff\xfe".to_vec())).await;
+    let r = send(
+        w.owner
+            .http
+            .post(format!("{}{CONNECT}", w.app.base))
+            .header("origin", &w.app.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b"brand_id=\xff\xfe".to_vec()),
+    )
+    .await;
     assert!((400..500).contains(&r.status), "{}: {}", r.status, r.body);
     assert_eq!(state_of(&w.app).await, before, "nothing changed");
     assert_eq!(w.x.requests().len(), calls_to_x, "X was never called");
@@ -421,8 +519,16 @@ async fn h38_server_functions_refuse_malformed_ids_with_404_or_422_and_change_no
             ("twitter/accounts/check", vec![("account_id", bad)], 404),
             ("twitter/accounts/disconnect", vec![("account_id", bad)], 404),
             ("keys/revoke", vec![("key_id", bad)], 404),
-            ("twitter/submit", vec![("client_id", ID_B), ("client_secret", SECRET_B), ("brand_id", bad), ("intent", "save")], 422),
-            ("twitter/submit", vec![("client_id", ID_B), ("client_secret", SECRET_B), ("brand_id", bad), ("intent", "test")], 422),
+            (
+                "twitter/submit",
+                vec![("client_id", ID_B), ("client_secret", SECRET_B), ("brand_id", bad), ("intent", "save")],
+                422,
+            ),
+            (
+                "twitter/submit",
+                vec![("client_id", ID_B), ("client_secret", SECRET_B), ("brand_id", bad), ("intent", "test")],
+                422,
+            ),
             ("twitter/remove", vec![("brand_id", bad)], 404),
         ] {
             let r = c.call(function, &form).await;
@@ -469,8 +575,18 @@ async fn h38_text_with_a_nul_byte_is_refused_with_a_message_naming_the_field(b: 
         (c, "brands/rename", vec![("id", coffee.as_str()), ("name", nul)], "name"),
         (c, "org/rename", vec![("org_name", nul)], "org_name"),
         (c, "keys/create", vec![("name", nul)], "name"),
-        (&stranger, "signup", vec![("org_name", nul), ("email", "new@example.com"), ("password", common::PASSWORD)], "org_name"),
-        (&stranger, "signup", vec![("org_name", "New"), ("email", "new\u{0}@example.com"), ("password", common::PASSWORD)], "email"),
+        (
+            &stranger,
+            "signup",
+            vec![("org_name", nul), ("email", "new@example.com"), ("password", common::PASSWORD)],
+            "org_name",
+        ),
+        (
+            &stranger,
+            "signup",
+            vec![("org_name", "New"), ("email", "new\u{0}@example.com"), ("password", common::PASSWORD)],
+            "email",
+        ),
         (&stranger, "login", vec![("email", "owner@acme.example\u{0}"), ("password", common::PASSWORD)], "email"),
     ] {
         let r = who.call(function, &form).await;
@@ -481,7 +597,12 @@ async fn h38_text_with_a_nul_byte_is_refused_with_a_message_naming_the_field(b: 
     let http = reqwest::Client::new();
     let r = send(http.post(format!("{}/v1/brands", w.app.base)).bearer_auth(&key).json(&json!({"name": nul}))).await;
     assert_api_error("POST /v1/brands with a NUL", &r, 422, "validation");
-    let r = send(http.post(format!("{}/v1/posts", w.app.base)).bearer_auth(&key).json(&json!({"account_id": account, "text": nul}))).await;
+    let r = send(
+        http.post(format!("{}/v1/posts", w.app.base))
+            .bearer_auth(&key)
+            .json(&json!({"account_id": account, "text": nul})),
+    )
+    .await;
     assert_api_error("POST /v1/posts with a NUL", &r, 422, "validation");
     assert_eq!(state_of(&w.app).await, before, "nothing changed");
     assert_eq!(w.app.count("login_throttle").await, throttled, "a refused sign-in is no attempt");
@@ -517,10 +638,22 @@ async fn h38_invalid_utf8_in_forms_paths_and_queries_gets_a_clear_4xx(b: Backend
         ("twitter/accounts/check", &b"account_id=xac_%FF"[..], ""),
     ] {
         let r = send(form(function, body, query)).await;
-        assert!((400..500).contains(&r.status), "{function} {:?}{query}: {} {}", String::from_utf8_lossy(body), r.status, r.body);
+        assert!(
+            (400..500).contains(&r.status),
+            "{function} {:?}{query}: {} {}",
+            String::from_utf8_lossy(body),
+            r.status,
+            r.body
+        );
         assert!(r.json()["correlation_id"].is_null(), "{function}: {}", r.body);
     }
-    for path in ["/brands/%FF", "/brands/brd_%C3", "/accounts?disconnected=%FF%FE&revoked=1", "/settings/api-keys?revoked=%FF", "/accounts?check=working&account=%FF"] {
+    for path in [
+        "/brands/%FF",
+        "/brands/brd_%C3",
+        "/accounts?disconnected=%FF%FE&revoked=1",
+        "/settings/api-keys?revoked=%FF",
+        "/accounts?check=working&account=%FF",
+    ] {
         let r = c.get(path).await;
         assert!(r.status < 500, "{path}: {} {}", r.status, r.body);
     }

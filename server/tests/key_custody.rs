@@ -92,9 +92,14 @@ fn key_lost(db: &TestDb) -> Vec<(String, String)> {
 
 /// Creates the organization "Acme" and saves its default X app credentials, through the CLI.
 fn org_with_credentials(db: &TestDb) {
-    let (code, _, err) = perch(&db.env(), &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{}\n", common::PASSWORD));
+    let (code, _, err) = perch(
+        &db.env(),
+        &["user", "create", "--email", "a@example.com", "--org", "Acme"],
+        &format!("{}\n", common::PASSWORD),
+    );
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = perch(&db.env(), &["credentials", "set", "--org", "Acme", "--client-id", CLIENT_ID], &format!("{SECRET}\n"));
+    let (code, _, err) =
+        perch(&db.env(), &["credentials", "set", "--org", "Acme", "--client-id", CLIENT_ID], &format!("{SECRET}\n"));
     assert_eq!(code, 0, "{err}");
 }
 
@@ -142,7 +147,10 @@ fn a7_an_existing_data_dir_other_users_can_enter_is_warned_about() {
     std::fs::set_permissions(&db.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let (code, _, err) = perch(&db.env(), &["migrate"], "");
     assert_eq!(code, 0, "{err}");
-    let warning = err.lines().find(|l| l.contains("WARN") && l.contains("PERCH_DATA_DIR")).unwrap_or_else(|| panic!("no warning:\n{err}"));
+    let warning = err
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("PERCH_DATA_DIR"))
+        .unwrap_or_else(|| panic!("no warning:\n{err}"));
     for says in [dir.as_str(), "0755", "chmod 700"] {
         assert!(warning.contains(says), "the warning lacks `{says}`: {warning}");
     }
@@ -299,7 +307,13 @@ async fn a7_a9_a_credential_sealed_with_a_key_the_server_lacks_is_explained_not_
     assert!(error["message"].as_str().unwrap().contains(&says), "{}", saved.body);
     assert!(error.get("correlation_id").is_none(), "not an internal error: {}", saved.body);
 
-    let connect = send(c.http.post(format!("{}/oauth/connect/twitter", c.base)).header("origin", &c.base).form(&[("brand_id", "default")])).await;
+    let connect = send(
+        c.http
+            .post(format!("{}/oauth/connect/twitter", c.base))
+            .header("origin", &c.base)
+            .form(&[("brand_id", "default")]),
+    )
+    .await;
     assert_eq!(connect.status, 503, "{}", connect.body);
     assert!(connect.body.contains(&says), "{}", connect.body);
 

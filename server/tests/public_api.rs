@@ -126,7 +126,12 @@ async fn a_key_created_without_javascript_is_shown_once_on_the_page(b: Backend) 
     let key = first
         .body
         .match_indices("perch_")
-        .map(|(at, _)| first.body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect::<String>())
+        .map(|(at, _)| {
+            first.body[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect::<String>()
+        })
         .find(|candidate| candidate.len() == 49)
         .expect("the key is on the page");
     assert!(first.body.contains("cannot show it again"), "{}", first.body);
@@ -209,7 +214,9 @@ async fn every_endpoint_refuses_missing_malformed_and_revoked_keys_and_changes_n
         }
         // The key in another scheme, and the dashboard's session cookie alone, are no key.
         let http = api_client();
-        let mut req = http.request(method.parse().unwrap(), format!("{}{path}", w.app.base)).header("authorization", format!("Token {key}"));
+        let mut req = http
+            .request(method.parse().unwrap(), format!("{}{path}", w.app.base))
+            .header("authorization", format!("Token {key}"));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -278,15 +285,42 @@ async fn g34_credential_and_key_routes_refuse_any_key_for_every_method(b: Backen
             let mut requests = vec![];
             for method in ["GET", "PUT", "POST", "PATCH", "DELETE"] {
                 for path in [CRED.to_owned(), format!("{CRED}/test")] {
-                    requests.push((format!("{method} {path}"), client.http.request(method.parse().unwrap(), format!("{base}{path}")).json(&json!({ "client_id": ID_B, "client_secret": SECRET_B }))));
+                    requests.push((
+                        format!("{method} {path}"),
+                        client
+                            .http
+                            .request(method.parse().unwrap(), format!("{base}{path}"))
+                            .json(&json!({ "client_id": ID_B, "client_secret": SECRET_B })),
+                    ));
                 }
             }
-            for endpoint in ["keys/list", "keys/create", "keys/revoke", "twitter/settings", "twitter/submit", "twitter/remove", "twitter/accounts", "twitter/accounts/disconnect"] {
-                requests.push((endpoint.to_owned(), client.http.post(format!("{base}/api/{endpoint}")).form(&[("name", "stolen"), ("key_id", revoked_id.as_str())])));
+            for endpoint in [
+                "keys/list",
+                "keys/create",
+                "keys/revoke",
+                "twitter/settings",
+                "twitter/submit",
+                "twitter/remove",
+                "twitter/accounts",
+                "twitter/accounts/disconnect",
+            ] {
+                requests.push((
+                    endpoint.to_owned(),
+                    client
+                        .http
+                        .post(format!("{base}/api/{endpoint}"))
+                        .form(&[("name", "stolen"), ("key_id", revoked_id.as_str())]),
+                ));
             }
-            requests.push(("connect".to_owned(), client.http.post(format!("{base}{CONNECT}")).form(&[("brand_id", "default")])));
+            requests.push((
+                "connect".to_owned(),
+                client.http.post(format!("{base}{CONNECT}")).form(&[("brand_id", "default")]),
+            ));
             for (what, req) in requests {
-                let r = send(req.header("origin", base).header("accept", "application/json").header("authorization", &auth)).await;
+                let r = send(
+                    req.header("origin", base).header("accept", "application/json").header("authorization", &auth),
+                )
+                .await;
                 assert_eq!(r.status, 403, "{what}, {who}, {presented:.12}: {}", r.body);
                 let code = r.json().get("error").map(|e| e["code"].clone()).unwrap_or_else(|| r.json()["code"].clone());
                 assert_eq!(code, "dashboard_only", "{what}, {who}");
@@ -474,7 +508,9 @@ async fn connect_links_are_single_use_expire_and_die_with_their_key(b: Backend) 
 
 async fn a_connect_link_needs_credentials(b: Backend) {
     let x = perch_server::fake_x::FakeX::start().await;
-    let app = TestApp::spawn_with(b, &[("PERCH_X_API_URL", &x.base_url()), ("PERCH_X_AUTHORIZE_URL", &x.authorize_url())]).await;
+    let app =
+        TestApp::spawn_with(b, &[("PERCH_X_API_URL", &x.base_url()), ("PERCH_X_AUTHORIZE_URL", &x.authorize_url())])
+            .await;
     let owner = app.owner("Bare", "bare@example.com").await;
     let key = new_key(&owner, "CMS").await;
     let coffee = brand(&owner, "Coffee").await;
@@ -666,7 +702,11 @@ async fn rotation_marks_only_the_accounts_of_the_old_secret_on_their_next_call(b
     let new_secret = w.x.rotate_secret(ID_A).unwrap();
     assert_eq!(save(&w.owner, ID_A, &new_secret, None).await.status, 200);
     let a = account(&w.app.base, &key, &on_default).await;
-    assert_eq!((a["status"].as_str(), a["reconnection_pending"].as_str()), (Some("active"), Some("secret_rotated")), "{a}");
+    assert_eq!(
+        (a["status"].as_str(), a["reconnection_pending"].as_str()),
+        (Some("active"), Some("secret_rotated")),
+        "{a}"
+    );
 
     let before = w.x.requests().len();
     let r = post(&w.app.base, &key, &on_default, "Old secret").await;
@@ -810,7 +850,10 @@ async fn the_openapi_document_is_valid_and_matches_the_routes(b: Backend) {
             if item.get(m).is_some() {
                 documented.insert(format!("{m} {path}"));
                 assert_ne!(r.status, 405, "{m} {path} is documented but not routed");
-                assert!(!(r.status == 404 && error_message(&r).contains("No such endpoint")), "{m} {path} is documented but not routed");
+                assert!(
+                    !(r.status == 404 && error_message(&r).contains("No such endpoint")),
+                    "{m} {path} is documented but not routed"
+                );
             } else {
                 assert_eq!(r.status, 405, "{m} {path} is routed but not documented: {}", r.body);
             }
@@ -834,14 +877,23 @@ async fn the_openapi_document_is_valid_and_matches_the_routes(b: Backend) {
 
     // Real answers carry the documented required fields.
     let required = |schema: &str| -> Vec<String> {
-        doc["components"]["schemas"][schema]["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+        doc["components"]["schemas"][schema]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
     };
-    let brand = api(&w.app.base, "POST", "/v1/brands", &key, Some(json!({ "name": "Docs" }))).await.json()["data"].clone();
+    let brand =
+        api(&w.app.base, "POST", "/v1/brands", &key, Some(json!({ "name": "Docs" }))).await.json()["data"].clone();
     let account = account(&w.app.base, &key, &id).await;
-    let link = api(&w.app.base, "POST", "/v1/accounts/connect", &key, Some(json!({ "platform": "twitter" }))).await.json();
+    let link =
+        api(&w.app.base, "POST", "/v1/accounts/connect", &key, Some(json!({ "platform": "twitter" }))).await.json();
     let post = post(&w.app.base, &key, &id, "Documented").await.json()["data"].clone();
     let error = api(&w.app.base, "GET", "/v1/brands", "", None).await.json();
-    for (schema, value) in [("Brand", &brand), ("Account", &account), ("ConnectLink", &link), ("Post", &post), ("Error", &error)] {
+    for (schema, value) in
+        [("Brand", &brand), ("Account", &account), ("ConnectLink", &link), ("Post", &post), ("Error", &error)]
+    {
         for field in required(schema) {
             assert!(value.get(&field).is_some(), "{schema} lacks {field}: {value}");
         }
@@ -851,8 +903,19 @@ async fn the_openapi_document_is_valid_and_matches_the_routes(b: Backend) {
             }
         }
     }
-    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"].as_array().unwrap().clone();
-    for code in ["invalid_api_key", "byok_credentials_missing", "needs_reconnection", "missing_scopes", "rate_limited", "x_unavailable", "not_found"] {
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for code in [
+        "invalid_api_key",
+        "byok_credentials_missing",
+        "needs_reconnection",
+        "missing_scopes",
+        "rate_limited",
+        "x_unavailable",
+        "not_found",
+    ] {
         assert!(codes.contains(&json!(code)), "{code} is documented");
     }
 }

@@ -67,7 +67,10 @@ async fn keys_created_at_once_never_pass_the_limit(b: Backend) {
         assert_eq!(r.status, 409, "{}", r.body);
         assert!(r.body.contains("100 active API keys"), "{}", r.body);
     }
-    let active: i64 = sqlx::query_scalar("select count(*) from api_keys where revoked_at is null").fetch_one(w.app.state.db.pool()).await.unwrap();
+    let active: i64 = sqlx::query_scalar("select count(*) from api_keys where revoked_at is null")
+        .fetch_one(w.app.state.db.pool())
+        .await
+        .unwrap();
     assert_eq!(active, 100);
 }
 
@@ -80,7 +83,10 @@ async fn g35_a_revoked_key_is_refused_by_every_request_that_starts_after_the_rev
     let bases = [w.app.base.clone(), second.base.clone()];
     for round in 0..10 {
         let answer = create_key(&w.owner, &format!("Round {round}")).await;
-        let (key, key_id) = (answer.json()["key"].as_str().unwrap().to_owned(), answer.json()["view"]["id"].as_str().unwrap().to_owned());
+        let (key, key_id) = (
+            answer.json()["key"].as_str().unwrap().to_owned(),
+            answer.json()["view"]["id"].as_str().unwrap().to_owned(),
+        );
         let users: Vec<_> = (0..12)
             .map(|i| {
                 let (base, key) = (bases[i % 2].clone(), key.clone());
@@ -117,15 +123,17 @@ async fn f32_two_disconnects_of_one_account_at_once_disconnect_it_once(b: Backen
     for round in 0..5 {
         let id = account_of(&connect_through(&w.owner, None, None).await);
         let path = format!("/v1/accounts/{id}");
-        let (a, b2) = tokio::join!(api(&w.app.base, "DELETE", &path, &key, None), api(&second.base, "DELETE", &path, &key, None));
+        let (a, b2) =
+            tokio::join!(api(&w.app.base, "DELETE", &path, &key, None), api(&second.base, "DELETE", &path, &key, None));
         let mut statuses = [a.status, b2.status];
         statuses.sort();
         assert_eq!(statuses, [200, 404], "round {round}: {} / {}", a.body, b2.body);
         assert_eq!(w.app.count("twitter_accounts").await, 0);
-        let entries: i64 = sqlx::query_scalar("select count(*) from audit_events where action = 'Disconnected an X account'")
-            .fetch_one(w.app.state.db.pool())
-            .await
-            .unwrap();
+        let entries: i64 =
+            sqlx::query_scalar("select count(*) from audit_events where action = 'Disconnected an X account'")
+                .fetch_one(w.app.state.db.pool())
+                .await
+                .unwrap();
         assert_eq!(entries, round + 1, "round {round}: one audit entry per disconnect");
         assert!(w.x.grants().iter().all(|g| g.revoked), "round {round}: nothing left alive at X");
     }
@@ -157,8 +165,11 @@ async fn posts_racing_a_disconnect_either_post_or_find_no_account(b: Backend) {
             assert!(r.status == 201 || r.status == 404, "round {round}: {} {}", r.status, r.body);
             made += usize::from(r.status == 201);
         }
-        let recorded: i64 =
-            sqlx::query_scalar("select count(*) from posts where account_id = $1").bind(&id).fetch_one(w.app.state.db.pool()).await.unwrap();
+        let recorded: i64 = sqlx::query_scalar("select count(*) from posts where account_id = $1")
+            .bind(&id)
+            .fetch_one(w.app.state.db.pool())
+            .await
+            .unwrap();
         assert_eq!(recorded as usize, made, "round {round}: every post made is recorded, and only those");
         assert_eq!(api(&w.app.base, "GET", "/v1/accounts", &key, None).await.json()["data"], serde_json::json!([]));
     }

@@ -58,7 +58,10 @@ fn spawn_post(base: &str, key: &str, id: &str, text: String) -> tokio::task::Joi
 
 async fn status_of(w: &World, key: &str, id: &str) -> (String, String) {
     let a = account(&w.app.base, key, id).await;
-    (a["status"].as_str().unwrap_or("gone").to_owned(), a["needs_reconnection"]["reason"].as_str().unwrap_or("").to_owned())
+    (
+        a["status"].as_str().unwrap_or("gone").to_owned(),
+        a["needs_reconnection"]["reason"].as_str().unwrap_or("").to_owned(),
+    )
 }
 
 // ---- a post arriving while another request refreshes ----------------------------------------
@@ -101,7 +104,8 @@ async fn f30_a_401_that_comes_back_after_the_refresh_never_refreshes_again(b: Ba
     for round in 0..50u64 {
         w.x.update_switches(|s| s.unauthorized_delay_ms = [0, 30, 150][round as usize % 3]);
         expire_at_x(&w, &id).await;
-        let posts: Vec<_> = (0..10).map(|i| spawn_post(&bases[i % 2], &key, &id, format!("Round {round} post {i}"))).collect();
+        let posts: Vec<_> =
+            (0..10).map(|i| spawn_post(&bases[i % 2], &key, &id, format!("Round {round} post {i}"))).collect();
         for p in posts {
             let r = p.await.unwrap();
             assert_eq!(r.status, 201, "round {round}: {}", r.body);
@@ -167,7 +171,11 @@ async fn h37_an_instance_killed_while_x_answers_leaves_refresh_interrupted_and_n
     w.x.update_switches(|s| s.token_delay_ms = 0);
     let pool = w.app.state.db.pool();
     let (sent, lease): (Option<i64>, Option<i64>) =
-        sqlx::query_as("select refresh_sent_at, refresh_lease_until from twitter_accounts where id = $1").bind(&id).fetch_one(pool).await.unwrap();
+        sqlx::query_as("select refresh_sent_at, refresh_lease_until from twitter_accounts where id = $1")
+            .bind(&id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert!(sent.is_some() && lease.is_some(), "the dead instance held the lease and had sent the token");
     // Time passes: the dead holder's lease lapses (by the database's clock).
     sqlx::query("update twitter_accounts set refresh_lease_until = refresh_lease_until - $1 where id = $2")
@@ -195,7 +203,10 @@ async fn f30_the_refresh_lease_follows_the_database_clock_not_an_instance_clock(
     let (w, key, id) = with_account(b).await;
     let second = w.app.another_instance().await;
     w.x.update_switches(|s| s.token_delay_ms = 1_500);
-    let rounds = [(&w.app.state, &second.state, &w.app.base, &second.base), (&second.state, &w.app.state, &second.base, &w.app.base)];
+    let rounds = [
+        (&w.app.state, &second.state, &w.app.base, &second.base),
+        (&second.state, &w.app.state, &second.base, &w.app.base),
+    ];
     for (round, (_, skewed, first_base, skewed_base)) in rounds.into_iter().enumerate() {
         skewed.clock.set_skew(40);
         expire_at_x(&w, &id).await;
@@ -222,7 +233,10 @@ async fn f30_the_refresh_lease_follows_the_database_clock_not_an_instance_clock(
     .fetch_one(w.app.state.db.pool())
     .await
     .unwrap();
-    assert!((until - db_now - app::server::accounts::LEASE_SECS).abs() <= 5, "lease until {until}, database now {db_now}");
+    assert!(
+        (until - db_now - app::server::accounts::LEASE_SECS).abs() <= 5,
+        "lease until {until}, database now {db_now}"
+    );
     assert_eq!(a.await.unwrap().status, 201);
 }
 
@@ -386,7 +400,10 @@ async fn h37_x_new_tokens_survive_a_failing_database_write(b: Backend) {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(w.x.counters().refreshes, 1);
     let (access, refresh) = tokens_of(&w.app, &id).await;
-    assert!(w.x.access_token_is_valid(&access) && w.x.refresh_token_is_valid(refresh.as_ref().unwrap()), "X's new tokens were stored");
+    assert!(
+        w.x.access_token_is_valid(&access) && w.x.refresh_token_is_valid(refresh.as_ref().unwrap()),
+        "X's new tokens were stored"
+    );
     assert_eq!(status_of(&w, &key, &id).await.0, "active");
 
     // A database that keeps refusing: bounded retries, an error, then refresh_interrupted.

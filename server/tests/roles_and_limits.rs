@@ -9,7 +9,9 @@ mod common;
 use app::domain::{Action, Email, Password, Role};
 use app::server::users::{self, OrgTarget};
 use common::api::{api, new_key};
-use common::connect::{CRED, ID_A, ID_B, SECRET_A, SECRET_B, World, account_of, at_x, connect_through, press, save, world, world_with};
+use common::connect::{
+    CRED, ID_A, ID_B, SECRET_A, SECRET_B, World, account_of, at_x, connect_through, press, save, world, world_with,
+};
 use common::{Backend, Client, PASSWORD, Reply, TestApp, brand, org_id, send};
 use serde_json::{Value, json};
 
@@ -24,7 +26,9 @@ on_both_databases!(
 
 async fn user(app: &TestApp, org_id: &str, email: &str, role: Role) -> Client {
     let hash = app.state.passwords.hash(Password::parse(PASSWORD.into()).unwrap()).await.unwrap();
-    users::create(app.state.db.pool(), OrgTarget::Existing(org_id), &Email::parse(email).unwrap(), &hash, role).await.unwrap();
+    users::create(app.state.db.pool(), OrgTarget::Existing(org_id), &Email::parse(email).unwrap(), &hash, role)
+        .await
+        .unwrap();
     let c = app.client();
     let r = c.call("login", &[("email", email), ("password", PASSWORD)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -71,7 +75,9 @@ async fn doors(c: &Client, action: Action, t: &Targets) -> Vec<(&'static str, Re
         Action::ConnectAccount => vec![("Connect", press(c, "brand_id", "default").await)],
         Action::ReconnectAccount => vec![("Reconnect", press(c, "account_id", a).await)],
         Action::CheckAccount => vec![("check", c.call("twitter/accounts/check", &[("account_id", a)]).await)],
-        Action::DisconnectAccount => vec![("disconnect", c.call("twitter/accounts/disconnect", &[("account_id", a)]).await)],
+        Action::DisconnectAccount => {
+            vec![("disconnect", c.call("twitter/accounts/disconnect", &[("account_id", a)]).await)]
+        }
         Action::ManageBrands => vec![
             ("brands/create", c.call("brands/create", &[("name", &format!("New {}", t.tag))]).await),
             ("brands/rename", c.call("brands/rename", &[("id", b), ("name", &format!("Renamed {}", t.tag))]).await),
@@ -100,10 +106,13 @@ async fn snapshot(w: &World) -> (Vec<i64>, String, usize) {
     for table in ["brands", "twitter_credentials", "twitter_accounts", "audit_events", "twitter_oauth_flows"] {
         counts.push(w.app.count(table).await);
     }
-    let active_keys: i64 =
-        sqlx::query_scalar("select count(*) from api_keys where revoked_at is null").fetch_one(w.app.state.db.pool()).await.unwrap();
+    let active_keys: i64 = sqlx::query_scalar("select count(*) from api_keys where revoked_at is null")
+        .fetch_one(w.app.state.db.pool())
+        .await
+        .unwrap();
     counts.push(active_keys);
-    let name: String = sqlx::query_scalar("select name from organizations").fetch_one(w.app.state.db.pool()).await.unwrap();
+    let name: String =
+        sqlx::query_scalar("select name from organizations").fetch_one(w.app.state.db.pool()).await.unwrap();
     (counts, name, w.x.requests().len())
 }
 
@@ -115,7 +124,11 @@ async fn every_door_lets_each_role_do_what_the_matrix_says_and_refuses_the_rest_
     let org = org_id(&w.owner).await;
     let admin = user(&w.app, &org, "admin@acme.example", Role::Admin).await;
     let member = user(&w.app, &org, "member@acme.example", Role::Member).await;
-    for (role, c, x_user) in [(Role::Member, &member, "1000000001"), (Role::Admin, &admin, "1000000002"), (Role::Owner, &w.owner, "1000000003")] {
+    for (role, c, x_user) in [
+        (Role::Member, &member, "1000000001"),
+        (Role::Admin, &admin, "1000000002"),
+        (Role::Owner, &w.owner, "1000000003"),
+    ] {
         let tag = role.as_str();
         w.x.set_next_user(perch_server::fake_x::FakeUser::new(x_user, tag, tag));
         let account = account_of(&connect_through(&w.owner, None, Some(x_user)).await);
@@ -134,9 +147,18 @@ async fn every_door_lets_each_role_do_what_the_matrix_says_and_refuses_the_rest_
             let before = snapshot(&w).await;
             for (door, r) in doors(c, action, &t).await {
                 if role.may(action) {
-                    assert!(matches!(r.status, 200 | 201 | 204 | 303), "{role:?} {action:?} {door}: {} {}", r.status, r.body);
+                    assert!(
+                        matches!(r.status, 200 | 201 | 204 | 303),
+                        "{role:?} {action:?} {door}: {} {}",
+                        r.status,
+                        r.body
+                    );
                     if door == "Connect" || door == "Reconnect" {
-                        assert!(r.header("location").starts_with(&w.x.authorize_url()), "{door}: {}", r.header("location"));
+                        assert!(
+                            r.header("location").starts_with(&w.x.authorize_url()),
+                            "{door}: {}",
+                            r.header("location")
+                        );
                     }
                 } else {
                     assert_eq!(r.status, 403, "{role:?} {action:?} {door}: {}", r.body);
@@ -176,8 +198,12 @@ async fn user_create_refuses_an_organization_name_several_share_unless_given_its
     let users_before = app.count("users").await;
     let (code, out, err) = perch(&app, &["user", "create", "--email", "m@acme.example", "--org", "Acme"]);
     assert_ne!(code, 0, "{out}");
-    assert!(err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&first) && err.contains(&second), "{err}");
-    let (code, _, err) = perch(&app, &["user", "create", "--email", "m@acme.example", "--org", "org_00000000000000000000000000000000"]);
+    assert!(
+        err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&first) && err.contains(&second),
+        "{err}"
+    );
+    let (code, _, err) =
+        perch(&app, &["user", "create", "--email", "m@acme.example", "--org", "org_00000000000000000000000000000000"]);
     assert_ne!(code, 0);
     assert!(err.contains("no organization with the id"), "{err}");
     assert_eq!(app.count("users").await, users_before, "nobody was created");
@@ -185,7 +211,10 @@ async fn user_create_refuses_an_organization_name_several_share_unless_given_its
 
     let (code, out, err) = perch(&app, &["user", "create", "--email", "m@acme.example", "--org", &second]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("Using existing organization \"Acme\" ({second})")) && out.contains("as member"), "{out}");
+    assert!(
+        out.contains(&format!("Using existing organization \"Acme\" ({second})")) && out.contains("as member"),
+        "{out}"
+    );
     let c = app.client();
     assert_eq!(c.call("login", &[("email", "m@acme.example"), ("password", PASSWORD)]).await.status, 200);
     assert_eq!(org_id(&c).await, second);
@@ -196,7 +225,10 @@ async fn user_create_refuses_an_organization_name_several_share_unless_given_its
 /// Moves every counter's window a minute back: what the minute passing looks like to them
 /// (the windows follow the database's clock, which a test cannot move).
 async fn a_minute_passes(app: &TestApp) {
-    sqlx::query("update rate_limit_windows set window_start = window_start - 60").execute(app.state.db.pool()).await.unwrap();
+    sqlx::query("update rate_limit_windows set window_start = window_start - 60")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
 }
 
 /// A 429 in the API's shape: `throttled`, a `Retry-After` within the window, the same in the
@@ -233,7 +265,11 @@ async fn public_api_limits_per_key_and_per_organization_hold_across_instances(b:
     }
     assert_eq!(app.count("brands").await, 0, "a refused request does nothing");
     for i in 0..2 {
-        assert_eq!(api(bases[i % 2], "GET", "/v1/accounts", &k2, None).await.status, 200, "the organization's 5th and 6th");
+        assert_eq!(
+            api(bases[i % 2], "GET", "/v1/accounts", &k2, None).await.status,
+            200,
+            "the organization's 5th and 6th"
+        );
     }
     let r = api(bases[0], "GET", "/v1/accounts", &k2, None).await;
     assert!(assert_throttled("k2", &r, 60).contains("organization's API keys made 6 requests"));
@@ -283,7 +319,13 @@ async fn credential_tests_are_limited_per_organization_across_instances(b: Backe
     let asked = common::connect::token_requests(&w.x).len();
     let r = test_at(&other_instance.base, &w.owner).await;
     assert!(assert_throttled("JSON API", &r, 60).contains("tested X app credentials 10 times"));
-    let r = w.owner.call("twitter/submit", &[("client_id", ID_A), ("client_secret", SECRET_A), ("brand_id", ""), ("intent", "test")]).await;
+    let r = w
+        .owner
+        .call(
+            "twitter/submit",
+            &[("client_id", ID_A), ("client_secret", SECRET_A), ("brand_id", ""), ("intent", "test")],
+        )
+        .await;
     assert_throttled("form", &r, 60);
     assert_eq!(common::connect::token_requests(&w.x).len(), asked, "X was not asked");
     assert_eq!(test_at(&w.app.base, &globex).await.status, 200, "another organization tests");
@@ -308,7 +350,11 @@ async fn connect_starts_are_limited_per_organization_on_both_doors(b: Backend) {
     let page = press(&w.owner, "brand_id", "default").await;
     assert_eq!(page.status, 429, "{}", page.body);
     assert!(page.header("retry-after").parse::<u64>().is_ok_and(|s| (1..=60).contains(&s)));
-    assert!(page.body.contains("started 3 account connections") && page.body.contains("Back to X accounts"), "{}", page.body);
+    assert!(
+        page.body.contains("started 3 account connections") && page.body.contains("Back to X accounts"),
+        "{}",
+        page.body
+    );
     assert_eq!(w.app.count("twitter_oauth_flows").await, flows, "no flow was recorded");
 
     let globex = w.app.owner("Globex", "owner@globex.example").await;

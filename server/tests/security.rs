@@ -30,7 +30,8 @@ async fn cross_site_posts_are_refused_and_change_nothing(b: Backend) {
         assert_eq!(body["error"]["code"], "cross_site");
     }
     // Sign-out is a state change too: a foreign page cannot sign the user out.
-    let r = c.http.post(format!("{}/api/logout", app.base)).header("origin", "https://evil.example").send().await.unwrap();
+    let r =
+        c.http.post(format!("{}/api/logout", app.base)).header("origin", "https://evil.example").send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(c.viewer().await["email"], "a@example.com");
     assert_eq!(app.count("brands").await, 0);

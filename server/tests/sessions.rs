@@ -30,7 +30,11 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// A client with no cookie jar that follows no redirect: every request carries the cookie given.
 fn bare() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// Calls server function `name` on the instance at `base` as a page of Perch (public URL
@@ -44,7 +48,12 @@ async fn call(base: &str, origin: &str, cookie: &str, name: &str, form: &[(&str,
 
 /// The `perch_session=...` pair a reply set, if any.
 fn session_cookie(r: &Reply) -> Option<String> {
-    r.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("perch_session=")).map(|v| v.split(';').next().unwrap().to_owned())
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("perch_session="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
 }
 
 /// Signs in on the instance at `base`; the session cookie.
@@ -75,7 +84,13 @@ async fn add_member(app: &TestApp, owner_cookie: &str, email: &str, role: Role) 
 
 /// A request that changes its session: a key created by a form post without JavaScript is kept
 /// in the session for the page that shows it. `n` of them, one after another, `pause` apart.
-fn change_the_session(base: &str, origin: &str, cookie: &str, n: usize, pause: Duration) -> tokio::task::JoinHandle<Vec<u16>> {
+fn change_the_session(
+    base: &str,
+    origin: &str,
+    cookie: &str,
+    n: usize,
+    pause: Duration,
+) -> tokio::task::JoinHandle<Vec<u16>> {
     let (base, origin, cookie) = (base.to_owned(), origin.to_owned(), cookie.to_owned());
     tokio::spawn(async move {
         let mut statuses = Vec::new();
@@ -89,7 +104,10 @@ fn change_the_session(base: &str, origin: &str, cookie: &str, n: usize, pause: D
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<(String, String, String)> {
-    sqlx::query_as("select actor, action, target from audit_events order by seq").fetch_all(app.state.db.pool()).await.unwrap()
+    sqlx::query_as("select actor, action, target from audit_events order by seq")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap()
 }
 
 /// H.42: neither the SQLite file and its WAL nor a pg_dump holds any session id, in any
@@ -119,13 +137,18 @@ async fn h42_a_session_row_copied_from_the_database_signs_nobody_in(b: Backend) 
     let app = TestApp::spawn(b).await;
     app.owner("Acme", "a@example.com").await;
     let cookie = sign_in(&app, &app.base, "a@example.com", PASSWORD).await;
-    let rows: Vec<(String, String)> = sqlx::query_as("select id_hash, data from sessions").fetch_all(app.state.db.pool()).await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select id_hash, data from sessions").fetch_all(app.state.db.pool()).await.unwrap();
     assert!(!rows.is_empty());
     let second = app.another_instance().await;
     for (key, data) in rows {
         assert!(!data.contains(cookie.strip_prefix("perch_session=").unwrap()), "the data holds no id");
         for base in [&app.base, &second.base] {
-            assert_eq!(who(&app, base, &format!("perch_session={key}")).await, Value::Null, "the stored key as a cookie");
+            assert_eq!(
+                who(&app, base, &format!("perch_session={key}")).await,
+                Value::Null,
+                "the stored key as a cookie"
+            );
         }
     }
     assert!(email_of(&app, &second.base, &cookie).await.is_some(), "while the real cookie works on both");
@@ -143,7 +166,9 @@ async fn d21_a_request_that_loaded_the_session_before_sign_out_cannot_bring_it_b
                 let (base, cookie) = (app.base.clone(), cookie.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(i * 2)).await;
-                    call(&base, &base, &cookie, "keys/create", &[("name", &format!("Round {round} key {i}"))], true).await.status
+                    call(&base, &base, &cookie, "keys/create", &[("name", &format!("Round {round} key {i}"))], true)
+                        .await
+                        .status
                 })
             })
             .collect();
@@ -171,7 +196,10 @@ async fn d21_sign_out_everywhere_ends_every_session_of_the_user_on_every_instanc
     }
     add_member(&app, &here, "b@example.com", Role::Admin).await;
     let bystander = sign_in(&app, &second.base, "b@example.com", PASSWORD).await;
-    let busy: Vec<_> = others[1..].iter().map(|c| change_the_session(&second.base, &app.base, c, 8, Duration::from_millis(3))).collect();
+    let busy: Vec<_> = others[1..]
+        .iter()
+        .map(|c| change_the_session(&second.base, &app.base, c, 8, Duration::from_millis(3)))
+        .collect();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let out = call(&app.base, &app.base, &here, "account/sign-out-everywhere", &[], true).await;
     assert_eq!((out.status, out.header("location").as_str()), (302, "/login"), "{}", out.body);
@@ -183,8 +211,16 @@ async fn d21_sign_out_everywhere_ends_every_session_of_the_user_on_every_instanc
             assert_eq!(who(&app, base, cookie).await, Value::Null, "{cookie} on {base}");
         }
     }
-    assert_eq!(email_of(&app, &app.base, &bystander).await.as_deref(), Some("b@example.com"), "another user's session stays");
-    assert!(audit_actions(&app).await.contains(&("a@example.com".into(), "Signed out everywhere".into(), "a@example.com".into())));
+    assert_eq!(
+        email_of(&app, &app.base, &bystander).await.as_deref(),
+        Some("b@example.com"),
+        "another user's session stays"
+    );
+    assert!(audit_actions(&app).await.contains(&(
+        "a@example.com".into(),
+        "Signed out everywhere".into(),
+        "a@example.com".into()
+    )));
     // Signing in again works as ever.
     sign_in(&app, &second.base, "a@example.com", PASSWORD).await;
 }
@@ -197,13 +233,32 @@ async fn d21_a_password_change_keeps_this_session_under_a_new_id_and_ends_every_
     let second = app.another_instance().await;
     app.owner("Acme", "a@example.com").await;
     let here = sign_in(&app, &app.base, "a@example.com", PASSWORD).await;
-    let others = [sign_in(&app, &app.base, "a@example.com", PASSWORD).await, sign_in(&app, &second.base, "a@example.com", PASSWORD).await];
-    for (current, new, field) in [("wrong password", NEW_PASSWORD, "current_password"), (PASSWORD, "short", "new_password"), (PASSWORD, PASSWORD, "new_password")] {
-        let r = call(&app.base, &app.base, &here, "account/password", &[("current_password", current), ("new_password", new)], false).await;
+    let others = [
+        sign_in(&app, &app.base, "a@example.com", PASSWORD).await,
+        sign_in(&app, &second.base, "a@example.com", PASSWORD).await,
+    ];
+    for (current, new, field) in [
+        ("wrong password", NEW_PASSWORD, "current_password"),
+        (PASSWORD, "short", "new_password"),
+        (PASSWORD, PASSWORD, "new_password"),
+    ] {
+        let r = call(
+            &app.base,
+            &app.base,
+            &here,
+            "account/password",
+            &[("current_password", current), ("new_password", new)],
+            false,
+        )
+        .await;
         assert_eq!((r.status, r.json()["field"].as_str()), (422, Some(field)), "{}", r.body);
     }
     assert!(email_of(&app, &second.base, &others[1]).await.is_some(), "a refused change ends nothing");
-    let busy: Vec<_> = others.iter().zip([&app.base, &second.base]).map(|(c, base)| change_the_session(base, &app.base, c, 8, Duration::from_millis(3))).collect();
+    let busy: Vec<_> = others
+        .iter()
+        .zip([&app.base, &second.base])
+        .map(|(c, base)| change_the_session(base, &app.base, c, 8, Duration::from_millis(3)))
+        .collect();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let form = [("current_password", PASSWORD), ("new_password", NEW_PASSWORD)];
     let out = call(&app.base, &app.base, &here, "account/password", &form, true).await;
@@ -218,13 +273,23 @@ async fn d21_a_password_change_keeps_this_session_under_a_new_id_and_ends_every_
             assert_eq!(who(&app, base, cookie).await, Value::Null, "{cookie} on {base}");
         }
     }
-    assert_eq!(email_of(&app, &second.base, &renewed).await.as_deref(), Some("a@example.com"), "this browser stays signed in");
+    assert_eq!(
+        email_of(&app, &second.base, &renewed).await.as_deref(),
+        Some("a@example.com"),
+        "this browser stays signed in"
+    );
     let page = send(bare().get(format!("{}/settings?done=password", app.base)).header("cookie", &renewed)).await;
     assert!(page.body.contains("Password changed."), "{}", page.body);
-    let old = call(&app.base, &app.base, "", "login", &[("email", "a@example.com"), ("password", PASSWORD)], false).await;
+    let old =
+        call(&app.base, &app.base, "", "login", &[("email", "a@example.com"), ("password", PASSWORD)], false).await;
     assert_eq!(old.status, 422, "the old password no longer signs in");
     sign_in(&app, &second.base, "a@example.com", NEW_PASSWORD).await;
-    assert!(audit_actions(&app).await.iter().any(|(actor, action, _)| actor == "a@example.com" && action == "Changed their password"));
+    assert!(
+        audit_actions(&app)
+            .await
+            .iter()
+            .any(|(actor, action, _)| actor == "a@example.com" && action == "Changed their password")
+    );
 }
 
 /// D.21: an owner removes an admin while the admin's sessions on both instances keep changing
@@ -237,12 +302,19 @@ async fn d21_removing_a_member_ends_their_sessions_while_they_make_requests(b: B
     app.owner("Acme", "o@example.com").await;
     let owner = sign_in(&app, &app.base, "o@example.com", PASSWORD).await;
     let admin_id = add_member(&app, &owner, "b@example.com", Role::Admin).await;
-    let admin = [sign_in(&app, &app.base, "b@example.com", PASSWORD).await, sign_in(&app, &second.base, "b@example.com", PASSWORD).await];
+    let admin = [
+        sign_in(&app, &app.base, "b@example.com", PASSWORD).await,
+        sign_in(&app, &second.base, "b@example.com", PASSWORD).await,
+    ];
     let page = send(bare().get(format!("{}/settings", app.base)).header("cookie", &owner)).await;
     assert!(page.body.contains(&format!("/settings?remove={admin_id}#members")), "a Remove link for the admin");
     let confirm = send(bare().get(format!("{}/settings?remove={admin_id}", app.base)).header("cookie", &owner)).await;
     assert!(confirm.body.contains("Yes, remove") && confirm.body.contains("b@example.com"), "{}", confirm.body);
-    let busy: Vec<_> = admin.iter().zip([&app.base, &second.base]).map(|(c, base)| change_the_session(base, &app.base, c, 8, Duration::from_millis(3))).collect();
+    let busy: Vec<_> = admin
+        .iter()
+        .zip([&app.base, &second.base])
+        .map(|(c, base)| change_the_session(base, &app.base, c, 8, Duration::from_millis(3)))
+        .collect();
     tokio::time::sleep(Duration::from_millis(10)).await;
     let out = call(&app.base, &app.base, &owner, "org/members/remove", &[("user_id", &admin_id)], true).await;
     assert_eq!((out.status, out.header("location").as_str()), (302, "/settings?done=removed#members"), "{}", out.body);
@@ -262,7 +334,11 @@ async fn d21_removing_a_member_ends_their_sessions_while_they_make_requests(b: B
     assert!(app.count("api_keys").await > 0 && app.count("api_keys").await as usize <= created, "their keys stay");
     let done = send(bare().get(format!("{}/settings?done=removed", app.base)).header("cookie", &owner)).await;
     assert!(done.body.contains("Member removed.") && !done.body.contains("b@example.com"), "{}", done.body);
-    assert!(audit_actions(&app).await.contains(&("o@example.com".into(), "Removed a member".into(), "b@example.com".into())));
+    assert!(audit_actions(&app).await.contains(&(
+        "o@example.com".into(),
+        "Removed a member".into(),
+        "b@example.com".into()
+    )));
 }
 
 /// Who may remove whom: members nobody, admins no owner, nobody themselves, and two owners
@@ -292,7 +368,10 @@ async fn removal_refuses_members_admins_on_owners_yourself_and_the_last_owner(b:
     assert_eq!(remove(owner.clone(), "usr_'; drop table users".into()).await, 404);
     assert_eq!(app.count("users").await, 4, "nobody was removed");
     let page = send(bare().get(format!("{}/settings", app.base)).header("cookie", &admin)).await;
-    assert!(page.body.contains(&format!("?remove={member_id}")) && !page.body.contains(&format!("?remove={owner_id}")), "an admin is offered members only");
+    assert!(
+        page.body.contains(&format!("?remove={member_id}")) && !page.body.contains(&format!("?remove={owner_id}")),
+        "an admin is offered members only"
+    );
     assert_eq!(remove(admin.clone(), member_id.clone()).await, 200, "an admin removes a member");
     for round in 0..5 {
         let email = format!("co-{round}@example.com");
@@ -305,8 +384,17 @@ async fn removal_refuses_members_admins_on_owners_yourself_and_the_last_owner(b:
         );
         let mut statuses = [a.status, b2.status];
         statuses.sort();
-        assert!(statuses[0] == 200 && statuses[1] >= 400 && statuses[1] < 500, "round {round}: {} / {}", a.body, b2.body);
-        let owners: i64 = sqlx::query_scalar("select count(*) from users where role = 'owner' and email <> 'x@example.com'").fetch_one(app.state.db.pool()).await.unwrap();
+        assert!(
+            statuses[0] == 200 && statuses[1] >= 400 && statuses[1] < 500,
+            "round {round}: {} / {}",
+            a.body,
+            b2.body
+        );
+        let owners: i64 =
+            sqlx::query_scalar("select count(*) from users where role = 'owner' and email <> 'x@example.com'")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
         assert_eq!(owners, 1, "round {round}: exactly one owner remains");
         if b2.status == 200 {
             return; // the first owner is gone; what was to be shown has been
@@ -338,6 +426,9 @@ async fn operator_set_password_and_remove_end_every_session_of_the_user(b: Backe
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(who(&app, &app.base, &member).await, Value::Null);
     let actions = audit_actions(&app).await;
-    assert!(actions.contains(&("perch CLI".into(), "Set a member's password".into(), "o@example.com".into())), "{actions:?}");
+    assert!(
+        actions.contains(&("perch CLI".into(), "Set a member's password".into(), "o@example.com".into())),
+        "{actions:?}"
+    );
     assert!(actions.contains(&("perch CLI".into(), "Removed a member".into(), "b@example.com".into())), "{actions:?}");
 }

@@ -75,7 +75,11 @@ async fn c16_forty_parallel_guesses_at_one_account_are_counted_before_any_is_has
                 429 => {
                     refused += 1;
                     assert_eq!(r.code(), "throttled", "{}", r.body);
-                    assert!(r.header("retry-after").parse::<u64>().is_ok_and(|s| s >= 1), "Retry-After: {:?}", r.headers);
+                    assert!(
+                        r.header("retry-after").parse::<u64>().is_ok_and(|s| s >= 1),
+                        "Retry-After: {:?}",
+                        r.headers
+                    );
                 }
                 s => panic!("round {round}: {s} {}", r.body),
             }
@@ -124,7 +128,8 @@ async fn c16_a_browser_that_signed_in_before_is_not_held_back_by_its_address(b: 
     assert_eq!(known.status, 200, "the owner's own browser: {}", known.body);
     assert_eq!(held.await.unwrap().status, 422);
     // Only a hash of the cookie is stored, one per browser.
-    let hashes: Vec<String> = sqlx::query_scalar("select token_hash from trusted_devices").fetch_all(app.state.db.pool()).await.unwrap();
+    let hashes: Vec<String> =
+        sqlx::query_scalar("select token_hash from trusted_devices").fetch_all(app.state.db.pool()).await.unwrap();
     assert_eq!(hashes.len(), 1, "the known browser was not given a second cookie");
     let jar = owner.get("/settings").await;
     assert_eq!(jar.status, 200);
@@ -138,7 +143,11 @@ async fn c16_x_forwarded_for_is_believed_only_from_trusted_proxies(b: Backend) {
     for _ in 0..3 {
         login(&app.base, "a@example.com", "a wrong guess", Some("6.6.6.6")).await;
     }
-    assert_eq!((failures_of(&app, "addr:127.0.0.1").await, failures_of(&app, "addr:6.6.6.6").await), (3, 0), "forged header ignored");
+    assert_eq!(
+        (failures_of(&app, "addr:127.0.0.1").await, failures_of(&app, "addr:6.6.6.6").await),
+        (3, 0),
+        "forged header ignored"
+    );
 
     let proxied = TestApp::spawn_with(b, &[("PERCH_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).await;
     for forwarded in ["203.0.113.5", "6.6.6.6, 203.0.113.5", "6.6.6.6, 203.0.113.5, 10.1.2.3"] {
@@ -190,7 +199,13 @@ async fn c17_a_flood_beyond_the_hashing_queue_is_turned_away_with_busy(b: Backen
         .map(|i| {
             let base = app.base.clone();
             tokio::spawn(async move {
-                login(&base, &format!("user{i}@example.com"), "a wrong guess", Some(&format!("198.51.{}.{}", i / 200, i % 200 + 1))).await
+                login(
+                    &base,
+                    &format!("user{i}@example.com"),
+                    "a wrong guess",
+                    Some(&format!("198.51.{}.{}", i / 200, i % 200 + 1)),
+                )
+                .await
             })
         })
         .collect();
@@ -212,6 +227,9 @@ async fn c17_a_flood_beyond_the_hashing_queue_is_turned_away_with_busy(b: Backen
     }
     assert!(busy > 0, "the queue never filled: raise the flood");
     // Turned-away attempts count for nothing: no account or address is charged for them.
-    let in_flight: i64 = sqlx::query_scalar("select cast(coalesce(sum(in_flight), 0) as bigint) from login_throttle").fetch_one(app.state.db.pool()).await.unwrap();
+    let in_flight: i64 = sqlx::query_scalar("select cast(coalesce(sum(in_flight), 0) as bigint) from login_throttle")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
     assert_eq!(in_flight, 0);
 }

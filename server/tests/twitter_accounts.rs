@@ -78,7 +78,11 @@ async fn e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_ac
     assert_eq!(t.grant_type.as_deref(), Some("authorization_code"));
     assert_eq!(t.auth_scheme.as_deref(), Some("basic"), "client_secret_basic");
     assert_eq!(t.basic_client_id.as_deref(), Some(ID_A));
-    assert_eq!(t.fields.get("redirect_uri").map(String::as_str), Some(callback_url(&w.app.base).as_str()), "the same redirect_uri (E.26)");
+    assert_eq!(
+        t.fields.get("redirect_uri").map(String::as_str),
+        Some(callback_url(&w.app.base).as_str()),
+        "the same redirect_uri (E.26)"
+    );
     assert!(t.fields.contains_key("code_verifier"));
     assert_eq!(t.fields.get("client_id").map(String::as_str), Some(ID_A));
 
@@ -95,7 +99,10 @@ async fn e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_ac
     assert_eq!(a["needs_reconnection"], Value::Null);
     assert_eq!(a["id"].as_str(), Some(account_of(&done).as_str()));
     let (credential_id, generation): (String, i64) =
-        sqlx::query_as("select credential_id, credential_generation from twitter_accounts").fetch_one(w.app.state.db.pool()).await.unwrap();
+        sqlx::query_as("select credential_id, credential_generation from twitter_accounts")
+            .fetch_one(w.app.state.db.pool())
+            .await
+            .unwrap();
     assert!(credential_id.starts_with("xcr_"));
     assert_eq!(generation, 1);
 
@@ -103,7 +110,10 @@ async fn e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_ac
     let page = w.owner.get("/accounts").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("@XDevelopers") && page.body.contains("M1M5R3"), "{}", page.body);
-    assert!(page.header("content-security-policy").contains(&format!("form-action 'self' {}", w.x.base_url())), "Connect may redirect to X");
+    assert!(
+        page.header("content-security-policy").contains(&format!("form-action 'self' {}", w.x.base_url())),
+        "Connect may redirect to X"
+    );
 }
 
 /// The product document: "Brand-scoped credentials take precedence over the default when
@@ -147,7 +157,11 @@ async fn a_card_without_credentials_says_so_instead_of_going_to_x(b: Backend) {
     let location = r.header("location");
     assert_eq!(result_of(&location), "no_credentials", "back to the card, not to X: {location}");
     let page = other.get(&location).await;
-    assert!(page.body.contains("Settings → Twitter integration") && page.body.contains("href=\"/settings/twitter\""), "{}", page.body);
+    assert!(
+        page.body.contains("Settings → Twitter integration") && page.body.contains("href=\"/settings/twitter\""),
+        "{}",
+        page.body
+    );
     assert!(w.x.requests().is_empty(), "X was never asked");
 }
 
@@ -188,7 +202,10 @@ async fn callback_mismatch_is_stopped_at_x_and_a_token_level_mismatch_is_explain
     let stranded = send(reqwest::Client::new().get(authorize.as_str())).await;
     assert!(stranded.body.contains("Something went wrong"), "X's dead end: {}", stranded.body);
     let page = w.owner.get("/accounts").await;
-    assert!(page.body.contains(&exact) && page.body.contains("no trailing slash"), "the card shows the exact callback URL first");
+    assert!(
+        page.body.contains(&exact) && page.body.contains("no trailing slash"),
+        "the card shows the exact callback URL first"
+    );
 
     // A code X issued for another registered callback, brought to Perch's: X refuses the exchange.
     let elsewhere = format!("{}/elsewhere", w.app.base);
@@ -281,16 +298,26 @@ async fn missing_scopes_connect_the_account_and_flag_what_to_enable(b: Backend) 
     let done = arrive(&w.owner, back.as_str()).await;
     assert_eq!(result_of(&done), "missing_scopes", "{done}");
     let a = &all_accounts(&w.owner).await[0];
-    assert_eq!(a["missing_scopes"], json!(["tweet.write", "tweet.moderate.write", "dm.read", "dm.write", "like.write"]));
+    assert_eq!(
+        a["missing_scopes"],
+        json!(["tweet.write", "tweet.moderate.write", "dm.read", "dm.write", "like.write"])
+    );
     let page = w.owner.get(&done).await;
-    assert!(page.body.contains("Missing scopes") && page.body.contains("tweet.write") && page.body.contains("Read and write and Direct message"));
+    assert!(
+        page.body.contains("Missing scopes")
+            && page.body.contains("tweet.write")
+            && page.body.contains("Read and write and Direct message")
+    );
 
     // Without users.read X will not say who the user is: nothing is stored, the tokens go back.
     let authorize = connect(&w.owner, None).await;
     let back = at_x(&authorize, "authorize", Some("2244994945"), Some(&["tweet.read", "offline.access"])).await;
     let done = arrive(&w.owner, back.as_str()).await;
     assert_eq!(result_of(&done), "identity_refused", "{done}");
-    assert!(w.x.grants().iter().filter(|g| !g.scopes.contains(&"users.read".to_owned())).all(|g| g.revoked), "tokens Perch cannot use are revoked");
+    assert!(
+        w.x.grants().iter().filter(|g| !g.scopes.contains(&"users.read".to_owned())).all(|g| g.revoked),
+        "tokens Perch cannot use are revoked"
+    );
     assert_eq!(all_accounts(&w.owner).await.len(), 1);
 }
 
@@ -316,7 +343,10 @@ async fn reconnecting_keeps_one_account_and_moves_it_to_the_current_credentials(
     assert_eq!(accounts.len(), 1, "never a duplicate");
     assert_eq!(accounts[0]["needs_reconnection"], Value::Null, "the mark is cleared");
     assert_eq!(accounts[0]["will_need_reconnection"], Value::Null);
-    let generation: i64 = sqlx::query_scalar("select credential_generation from twitter_accounts").fetch_one(w.app.state.db.pool()).await.unwrap();
+    let generation: i64 = sqlx::query_scalar("select credential_generation from twitter_accounts")
+        .fetch_one(w.app.state.db.pool())
+        .await
+        .unwrap();
     assert_eq!(generation, 2, "on the current credentials");
     assert_ne!(tokens_of(&w.app, &id).await.0, old_access);
     assert_eq!(check(&w.owner, &id).await.json(), json!("working"));
@@ -324,7 +354,8 @@ async fn reconnecting_keeps_one_account_and_moves_it_to_the_current_credentials(
     // Reconnecting while signed in to X as someone else connects that account and says so.
     w.x.add_user(FakeUser::new("1500000000000000001", "Other Person", "someoneelse"));
     let r = press(&w.owner, "account_id", &id).await;
-    let back = at_x(&url::Url::parse(&r.header("location")).unwrap(), "authorize", Some("1500000000000000001"), None).await;
+    let back =
+        at_x(&url::Url::parse(&r.header("location")).unwrap(), "authorize", Some("1500000000000000001"), None).await;
     let done = arrive(&w.owner, back.as_str()).await;
     assert_eq!(result_of(&done), "other_account", "{done}");
     assert!(w.owner.get(&done).await.body.contains("@someoneelse"));
@@ -375,10 +406,15 @@ async fn rotation_marks_exactly_the_accounts_of_the_old_secret_or_app(b: Backend
     let new_secret = w.x.rotate_secret(ID_A).unwrap();
     let r = save(&w.owner, ID_A, &new_secret, None).await;
     assert_eq!(r.json()["change"], "secret_rotated");
-    let listed: Vec<_> = r.json()["accounts_to_reconnect"].as_array().unwrap().iter().map(|a| a["username"].clone()).collect();
+    let listed: Vec<_> =
+        r.json()["accounts_to_reconnect"].as_array().unwrap().iter().map(|a| a["username"].clone()).collect();
     assert_eq!(listed, [json!("XDevelopers")], "the save's answer lists exactly the stale account");
     let settings = w.owner.get("/settings/twitter?done=secret_rotated&for=default").await;
-    assert!(settings.body.contains("1 X account will need reconnecting") && settings.body.contains("@XDevelopers"), "{}", settings.body);
+    assert!(
+        settings.body.contains("1 X account will need reconnecting") && settings.body.contains("@XDevelopers"),
+        "{}",
+        settings.body
+    );
     let listed = w.owner.call("twitter/settings", &[]).await.json()["to_reconnect"].clone();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["username"], "XDevelopers");
@@ -397,13 +433,21 @@ async fn rotation_marks_exactly_the_accounts_of_the_old_secret_or_app(b: Backend
     assert_eq!(a["needs_reconnection"]["reason"], "secret_rotated");
     assert_eq!(card(&w.owner, Some(&own)).await["accounts"][0]["needs_reconnection"], Value::Null);
     let page = w.owner.get("/accounts").await;
-    assert!(page.body.contains("Needs reconnection") && page.body.contains("Client Secret of the X app it connected through was replaced"));
+    assert!(
+        page.body.contains("Needs reconnection")
+            && page.body.contains("Client Secret of the X app it connected through was replaced")
+    );
 
     // A new Client ID for the brand (another app) marks the brand's account the same way.
     x_register_c(&w);
     let r = save(&w.owner, ID_C, SECRET_B, Some(&own)).await;
     assert_eq!(r.json()["change"], "app_replaced");
-    let names: Vec<_> = r.json()["accounts_to_reconnect"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<_> = r.json()["accounts_to_reconnect"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["username"].as_str().unwrap().to_owned())
+        .collect();
     assert!(names.contains(&"brandvoice".to_owned()), "{names:?}");
     assert_eq!(check(&w.owner, &on_override).await.json(), json!("needs_reconnection"));
     assert_eq!(card(&w.owner, Some(&own)).await["accounts"][0]["needs_reconnection"]["reason"], "app_replaced");
@@ -461,7 +505,10 @@ async fn a_secret_rotated_at_x_but_not_in_perch_or_removed_credentials_are_found
         } else {
             // The token still works until it expires; then the refresh fails.
             assert_eq!(check(&w.owner, &id).await.json(), json!("working"), "kills = {kills}");
-            sqlx::query("update twitter_accounts set access_expires_at = 0").execute(w.app.state.db.pool()).await.unwrap();
+            sqlx::query("update twitter_accounts set access_expires_at = 0")
+                .execute(w.app.state.db.pool())
+                .await
+                .unwrap();
             assert_eq!(check(&w.owner, &id).await.json(), json!("needs_reconnection"), "kills = {kills}");
         }
         let a = card(&w.owner, None).await["accounts"][0].clone();
@@ -496,7 +543,9 @@ async fn f30_f31_expired_tokens_are_refreshed_once_and_refusals_mark_the_account
     let calls: Vec<_> = (0..5)
         .map(|_| {
             let (state, org, id) = (w.app.state.clone(), org.clone(), id.clone());
-            tokio::spawn(async move { accounts::usable(&state, &org, &id, None).await.map(|_| ()).map_err(|e| e.to_string()) })
+            tokio::spawn(async move {
+                accounts::usable(&state, &org, &id, None).await.map(|_| ()).map_err(|e| e.to_string())
+            })
         })
         .collect();
     for call in calls {
@@ -504,7 +553,10 @@ async fn f30_f31_expired_tokens_are_refreshed_once_and_refusals_mark_the_account
     }
     assert_eq!(w.x.counters().refreshes, 1, "one refresh in flight at a time");
     let (access, refresh) = tokens_of(&w.app, &id).await;
-    assert!(w.x.access_token_is_valid(&access) && w.x.refresh_token_is_valid(refresh.as_ref().unwrap()), "the new pair is what is stored");
+    assert!(
+        w.x.access_token_is_valid(&access) && w.x.refresh_token_is_valid(refresh.as_ref().unwrap()),
+        "the new pair is what is stored"
+    );
     assert!(!w.x.refresh_token_is_valid(&old_refresh.unwrap()), "X rotated the refresh token");
     assert_eq!(check(&w.owner, &id).await.json(), json!("working"));
 
@@ -557,7 +609,9 @@ async fn a1_b11_tokens_never_appear_in_pages_urls_logs_or_at_rest(b: Backend) {
     seen.push_str(&done);
     let log = logs();
     let stored = at_rest(&w.app.db).await;
-    for (what, secret) in [("access token", access.as_str()), ("refresh token", refresh.as_str()), ("code", q["code"].as_str())] {
+    for (what, secret) in
+        [("access token", access.as_str()), ("refresh token", refresh.as_str()), ("code", q["code"].as_str())]
+    {
         assert_no_secret(&format!("pages and answers ({what})"), &seen, secret);
         assert_no_secret(&format!("the log ({what})"), &log, secret);
         assert_no_secret(&format!("the database ({what})"), &stored, secret);
@@ -578,11 +632,22 @@ async fn g33_another_organization_cannot_see_or_touch_the_accounts(b: Backend) {
     assert_eq!(w.app.count("twitter_accounts").await, 1);
     // And an API key is refused on these server functions like on every /api/twitter/ route.
     let r = send(
-        w.owner.http.post(format!("{}/api/twitter/accounts/disconnect", w.owner.base)).header("authorization", "Bearer pk_live_x").form(&[("account_id", &id)]),
+        w.owner
+            .http
+            .post(format!("{}/api/twitter/accounts/disconnect", w.owner.base))
+            .header("authorization", "Bearer pk_live_x")
+            .form(&[("account_id", &id)]),
     )
     .await;
     assert_eq!(r.status, 403);
-    let r = send(w.owner.http.post(format!("{}{CONNECT}", w.owner.base)).header("authorization", "Bearer pk_live_x").form(&[("brand_id", "default")])).await;
+    let r = send(
+        w.owner
+            .http
+            .post(format!("{}{CONNECT}", w.owner.base))
+            .header("authorization", "Bearer pk_live_x")
+            .form(&[("brand_id", "default")]),
+    )
+    .await;
     assert_eq!(r.status, 403, "Connect is a dashboard button, not an API");
     assert_eq!(w.app.count("twitter_oauth_flows").await, 0);
     assert_eq!(w.app.count("twitter_accounts").await, 1);

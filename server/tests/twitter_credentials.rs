@@ -10,7 +10,6 @@
 
 mod common;
 
-
 use app::domain::{Email, Password, Role, callback_url};
 use app::server::ServerError;
 use app::server::credentials::{self, Resolved};
@@ -144,8 +143,11 @@ fn api_error(r: &Reply) -> Value {
 
 /// The credentials form (server function `twitter/submit`); `brand` empty for the default.
 async fn submit(c: &Client, client_id: &str, secret: &str, brand: &str, intent: &str) -> Reply {
-    c.call("twitter/submit", &[("client_id", client_id), ("client_secret", secret), ("brand_id", brand), ("intent", intent)])
-        .await
+    c.call(
+        "twitter/submit",
+        &[("client_id", client_id), ("client_secret", secret), ("brand_id", brand), ("intent", intent)],
+    )
+    .await
 }
 
 async fn remove(c: &Client, brand: &str) -> Reply {
@@ -160,13 +162,14 @@ async fn settings(c: &Client) -> Reply {
 /// nothing changed.
 async fn snapshot(app: &TestApp) -> String {
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(String, String, Option<String>, String, Vec<u8>, Vec<u8>, i64, i64, Option<String>)> = sqlx::query_as(
-        "select id, org_id, brand_id, client_id_preview, client_id_enc, client_secret_enc, generation, updated_at, \
+    let rows: Vec<(String, String, Option<String>, String, Vec<u8>, Vec<u8>, i64, i64, Option<String>)> =
+        sqlx::query_as(
+            "select id, org_id, brand_id, client_id_preview, client_id_enc, client_secret_enc, generation, updated_at, \
          last_test_result from twitter_credentials order by id",
-    )
-    .fetch_all(app.state.db.pool())
-    .await
-    .unwrap();
+        )
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
     format!("{rows:?}; audit events: {}", app.count("audit_events").await)
 }
 
@@ -188,12 +191,13 @@ fn expect(id: &str, secret: &str, brand: Option<&str>) -> Option<(String, String
 
 /// The one credential row of (org, target): its id and both blobs.
 async fn blobs(app: &TestApp, org_id: &str, brand_id: Option<&str>) -> (String, Vec<u8>, Vec<u8>) {
-    let rows: Vec<(String, Option<String>, Vec<u8>, Vec<u8>)> =
-        sqlx::query_as("select id, brand_id, client_id_enc, client_secret_enc from twitter_credentials where org_id = $1")
-            .bind(org_id)
-            .fetch_all(app.state.db.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(String, Option<String>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "select id, brand_id, client_id_enc, client_secret_enc from twitter_credentials where org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
     let (id, _, client_id, secret) = rows.into_iter().find(|r| r.1.as_deref() == brand_id).expect("a credential row");
     (id, client_id, secret)
 }
@@ -216,10 +220,11 @@ fn key_id_of(blob: &[u8]) -> u32 {
 
 /// The key id of every blob stored, sorted.
 async fn stored_key_ids(app: &TestApp) -> Vec<u32> {
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as("select client_id_enc, client_secret_enc from twitter_credentials")
-        .fetch_all(app.state.db.pool())
-        .await
-        .unwrap();
+    let rows: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("select client_id_enc, client_secret_enc from twitter_credentials")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
     let mut ids: Vec<u32> = rows.iter().flat_map(|(a, b)| [key_id_of(a), key_id_of(b)]).collect();
     ids.sort_unstable();
     ids
@@ -234,7 +239,11 @@ fn perch_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 // ---- the tests -------------------------------------------------------------------------------
@@ -268,7 +277,13 @@ async fn a1_b8_a_saved_secret_is_never_returned_nor_readable_at_rest(b: Backend)
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert_eq!(saved.json()["Saved"]["change"], "created");
     answers.push(("save form".into(), saved));
-    let plain = c.post_form("twitter/submit", &[("client_id", ID_A), ("client_secret", CANARY), ("brand_id", coffee.as_str()), ("intent", "save")], "/settings/twitter").await;
+    let plain = c
+        .post_form(
+            "twitter/submit",
+            &[("client_id", ID_A), ("client_secret", CANARY), ("brand_id", coffee.as_str()), ("intent", "save")],
+            "/settings/twitter",
+        )
+        .await;
     assert_eq!(plain.status, 302, "{}", plain.body);
     answers.push(("form without JavaScript".into(), plain));
     for (what, id, secret) in [
@@ -281,7 +296,13 @@ async fn a1_b8_a_saved_secret_is_never_returned_nor_readable_at_rest(b: Backend)
         let r = submit(&c, id, secret, "", "save").await;
         assert_eq!(r.status, 422, "{what}: {}", r.body);
         answers.push((format!("form error: {what}"), r));
-        let r = c.post_form("twitter/submit", &[("client_id", id), ("client_secret", secret), ("intent", "save")], "/settings/twitter").await;
+        let r = c
+            .post_form(
+                "twitter/submit",
+                &[("client_id", id), ("client_secret", secret), ("intent", "save")],
+                "/settings/twitter",
+            )
+            .await;
         answers.push((format!("form error without JavaScript: {what}"), r));
     }
     answers.push(("foreign brand".into(), submit(&c, ID_A, CANARY, "brd_nope", "save").await));
@@ -303,7 +324,10 @@ async fn a1_b8_a_saved_secret_is_never_returned_nor_readable_at_rest(b: Backend)
         answers.push((format!("POST test error: {what}"), api_test(&c, &body).await));
     }
     let truncated = format!(r#"{{"client_id":"{ID_A}","client_secret":"{CANARY}"#);
-    let r = send(c.http.put(url(&c, CRED)).header("origin", &c.base).header("content-type", "application/json").body(truncated)).await;
+    let r = send(
+        c.http.put(url(&c, CRED)).header("origin", &c.base).header("content-type", "application/json").body(truncated),
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.body);
     answers.push(("truncated JSON".into(), r));
 
@@ -315,7 +339,17 @@ async fn a1_b8_a_saved_secret_is_never_returned_nor_readable_at_rest(b: Backend)
     keys.sort();
     assert_eq!(
         keys,
-        ["brand_id", "client_id_preview", "created_at", "generation", "has_secret", "id", "last_test", "updated_at", "updated_by"]
+        [
+            "brand_id",
+            "client_id_preview",
+            "created_at",
+            "generation",
+            "has_secret",
+            "id",
+            "last_test",
+            "updated_at",
+            "updated_by"
+        ]
     );
     answers.push(("GET".into(), listed));
     answers.push(("settings".into(), settings(&c).await));
@@ -364,8 +398,14 @@ async fn b11_logs_at_trace_level_hold_no_secret_and_no_session_id(b: Backend) {
     x.update_switches(|s| s.token_fault = Fault::None);
     assert_eq!(api_put(&c, &pair(CANARY, ID_A)).await.status, 422);
     assert_eq!(api_put(&c, &pair(ID_A, &format!("{CANARY}%"))).await.status, 422);
-    assert_eq!(send(c.http.put(url(&c, CRED)).header("authorization", "Bearer k").json(&pair(ID_A, CANARY))).await.status, 403);
-    assert_eq!(send(c.http.put(url(&c, CRED)).header("origin", "https://evil.example").json(&pair(ID_A, CANARY))).await.status, 403);
+    assert_eq!(
+        send(c.http.put(url(&c, CRED)).header("authorization", "Bearer k").json(&pair(ID_A, CANARY))).await.status,
+        403
+    );
+    assert_eq!(
+        send(c.http.put(url(&c, CRED)).header("origin", "https://evil.example").json(&pair(ID_A, CANARY))).await.status,
+        403
+    );
     // An internal failure: the stored secret no longer decrypts, so saving over it fails.
     let org = org_id(&c).await;
     let (row, id_blob, _) = blobs(&app, &org, None).await;
@@ -398,10 +438,11 @@ async fn b9_only_the_first_six_characters_of_the_client_id_are_stored_readable(b
     assert_eq!(submit(&c, ID_A, CANARY, "", "save").await.status, 200);
     assert_eq!(api_put(&c, &pair_for(ID_B, SECRET_2, &coffee)).await.status, 201);
 
-    let previews: Vec<String> = sqlx::query_scalar("select client_id_preview from twitter_credentials order by brand_id is not null")
-        .fetch_all(app.state.db.pool())
-        .await
-        .unwrap();
+    let previews: Vec<String> =
+        sqlx::query_scalar("select client_id_preview from twitter_credentials order by brand_id is not null")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(previews, [&ID_A[..6], &ID_B[..6]]);
     let stored = at_rest(&app.db).await;
     for id in [ID_A, ID_B, ID_C] {
@@ -438,7 +479,7 @@ async fn a3_a4_b12_swapped_tampered_or_truncated_blobs_fail_cleanly(b: Backend) 
     other_version[0] = 2;
     let mut other_key = secret_blob.clone();
     other_key[1..5].copy_from_slice(&0xdead_beef_u32.to_be_bytes());
-    use VaultError::{UnknownKey, UnknownVersion, Undecryptable};
+    use VaultError::{Undecryptable, UnknownKey, UnknownVersion};
     let cases: Vec<(&str, Vec<u8>, Vec<u8>, VaultError)> = vec![
         ("another tenant's secret", id_blob.clone(), bob_secret.clone(), Undecryptable),
         ("another tenant's blobs, both", bob_id.clone(), bob_secret.clone(), Undecryptable),
@@ -693,7 +734,14 @@ async fn test_credentials_tells_valid_rejected_and_unreachable_apart(b: Backend)
     let seen: Vec<_> = calls.iter().map(|r| (r.basic_client_id.as_deref(), r.status)).collect();
     assert_eq!(
         seen,
-        [(Some(ID_A), Some(400)), (Some(ID_A), Some(400)), (Some(ID_A), Some(401)), (Some(ID_B), Some(401)), (Some(ID_A), Some(503)), (Some(ID_A), Some(200))]
+        [
+            (Some(ID_A), Some(400)),
+            (Some(ID_A), Some(400)),
+            (Some(ID_A), Some(401)),
+            (Some(ID_B), Some(401)),
+            (Some(ID_A), Some(503)),
+            (Some(ID_A), Some(200))
+        ]
     );
     for call in &calls {
         assert_eq!(call.method, "POST");
@@ -758,7 +806,8 @@ async fn a_test_counts_for_a_following_save_of_exactly_that_pair(b: Backend) {
     assert_eq!(api_test(&c, &pair(ID_A, SECRET_2)).await.json()["reason"], "invalid_client");
     let listed = api_get(&c).await.json();
     assert_eq!(listed["default"]["last_test"]["result"], "valid", "the default's pair was not the one tested last");
-    let own = listed["overrides"].as_array().unwrap().iter().find(|o| o["brand_id"] == untested.as_str()).unwrap().clone();
+    let own =
+        listed["overrides"].as_array().unwrap().iter().find(|o| o["brand_id"] == untested.as_str()).unwrap().clone();
     assert_eq!(own["last_test"]["result"], "valid", "{own}");
 }
 
@@ -771,7 +820,12 @@ async fn a_new_secret_is_a_rotation_and_a_new_client_id_a_new_app(b: Backend) {
     let org = org_id(&c).await;
     let change = |r: &Reply| {
         let v = r.json();
-        (r.status, v["change"].as_str().unwrap().to_owned(), v["credential"]["generation"].as_i64().unwrap(), v["credential"]["id"].as_str().unwrap().to_owned())
+        (
+            r.status,
+            v["change"].as_str().unwrap().to_owned(),
+            v["credential"]["generation"].as_i64().unwrap(),
+            v["credential"]["id"].as_str().unwrap().to_owned(),
+        )
     };
 
     let (status, what, generation, first) = change(&api_put(&c, &pair(ID_A, CANARY)).await);
@@ -791,7 +845,9 @@ async fn a_new_secret_is_a_rotation_and_a_new_client_id_a_new_app(b: Backend) {
 
     // The form reports the same.
     let coffee = brand(&c, "Coffee").await;
-    for (id, secret, expected) in [(ID_A, CANARY, "created"), (ID_A, SECRET_2, "secret_rotated"), (ID_C, SECRET_2, "app_replaced")] {
+    for (id, secret, expected) in
+        [(ID_A, CANARY, "created"), (ID_A, SECRET_2, "secret_rotated"), (ID_C, SECRET_2, "app_replaced")]
+    {
         let r = submit(&c, id, secret, &coffee, "save").await;
         assert_eq!(r.json()["Saved"]["change"], expected, "{}", r.body);
     }
@@ -813,7 +869,11 @@ async fn concurrent_tests_and_saves_all_succeed_and_each_is_audited(b: Backend) 
         let c = Client { http: c.http.clone(), base: c.base.clone() };
         calls.spawn(async move {
             let secret = if i % 2 == 0 { CANARY } else { SECRET_2 };
-            let r = if i % 3 == 0 { api_put(&c, &pair(ID_A, secret)).await } else { api_test(&c, &pair(ID_A, CANARY)).await };
+            let r = if i % 3 == 0 {
+                api_put(&c, &pair(ID_A, secret)).await
+            } else {
+                api_test(&c, &pair(ID_A, CANARY)).await
+            };
             (i % 3 == 0, r)
         });
     }
@@ -899,14 +959,25 @@ async fn g34_requests_carrying_an_api_key_are_refused_and_change_nothing(b: Back
     let anonymous = app.client();
 
     for (who, client) in [("signed in", &c), ("anonymous", &anonymous)] {
-        for key in ["Bearer perch_live_5f2b8c0e9d7a4b1c", "bearer perch_live_5f2b8c0e9d7a4b1c", "perch_live_5f2b8c0e9d7a4b1c", "Token perch_live_5f2b8c0e9d7a4b1c"] {
+        for key in [
+            "Bearer perch_live_5f2b8c0e9d7a4b1c",
+            "bearer perch_live_5f2b8c0e9d7a4b1c",
+            "perch_live_5f2b8c0e9d7a4b1c",
+            "Token perch_live_5f2b8c0e9d7a4b1c",
+        ] {
             let base = &client.base;
             let requests = [
                 ("GET", client.http.get(url(client, CRED))),
                 ("PUT", client.http.put(url(client, CRED)).header("origin", base).json(&pair(ID_B, SECRET_2))),
                 ("DELETE", client.http.delete(url(client, CRED)).header("origin", base)),
-                ("DELETE brand", client.http.delete(url(client, &format!("{CRED}?brand_id={coffee}"))).header("origin", base)),
-                ("POST test", client.http.post(url(client, CRED_TEST)).header("origin", base).json(&pair(ID_A, CANARY))),
+                (
+                    "DELETE brand",
+                    client.http.delete(url(client, &format!("{CRED}?brand_id={coffee}"))).header("origin", base),
+                ),
+                (
+                    "POST test",
+                    client.http.post(url(client, CRED_TEST)).header("origin", base).json(&pair(ID_A, CANARY)),
+                ),
             ];
             for (what, req) in requests {
                 let r = send(req.header("authorization", key).header("accept", "application/json")).await;
@@ -938,7 +1009,8 @@ async fn g34_requests_carrying_an_api_key_are_refused_and_change_nothing(b: Back
     assert_eq!(api_get(&c).await.json()["default"]["client_id_preview"], "M1M5R3");
     let behind_proxy = send(c.http.get(url(&c, CRED)).header("authorization", "Basic YWRtaW46YWRtaW4=")).await;
     assert_eq!(behind_proxy.status, 200, "{}", behind_proxy.body);
-    let anonymous_basic = send(anonymous.http.get(url(&anonymous, CRED)).header("authorization", "Basic YWRtaW46YWRtaW4=")).await;
+    let anonymous_basic =
+        send(anonymous.http.get(url(&anonymous, CRED)).header("authorization", "Basic YWRtaW46YWRtaW4=")).await;
     assert_eq!(anonymous_basic.status, 401, "Basic authenticates nothing: {}", anonymous_basic.body);
 }
 
@@ -954,9 +1026,12 @@ async fn d22_cross_site_requests_are_refused_and_change_nothing(b: Backend) {
     assert_eq!(api_put(&c, &pair_for(ID_A, CANARY, &coffee)).await.status, 201);
     let before = snapshot(&app).await;
 
-    for (header, value) in
-        [("origin", "https://evil.example"), ("origin", "null"), ("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site")]
-    {
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
         let requests = [
             ("PUT", c.http.put(url(&c, CRED)).json(&pair(ID_B, SECRET_2))),
             ("DELETE", c.http.delete(url(&c, CRED))),
@@ -964,11 +1039,19 @@ async fn d22_cross_site_requests_are_refused_and_change_nothing(b: Backend) {
             ("POST test", c.http.post(url(&c, CRED_TEST)).json(&pair(ID_A, CANARY))),
             (
                 "save function",
-                c.http.post(url(&c, "/api/twitter/submit")).form(&[("client_id", ID_B), ("client_secret", SECRET_2), ("intent", "save")]),
+                c.http.post(url(&c, "/api/twitter/submit")).form(&[
+                    ("client_id", ID_B),
+                    ("client_secret", SECRET_2),
+                    ("intent", "save"),
+                ]),
             ),
             (
                 "test function",
-                c.http.post(url(&c, "/api/twitter/submit")).form(&[("client_id", ID_A), ("client_secret", CANARY), ("intent", "test")]),
+                c.http.post(url(&c, "/api/twitter/submit")).form(&[
+                    ("client_id", ID_A),
+                    ("client_secret", CANARY),
+                    ("intent", "test"),
+                ]),
             ),
             ("remove function", c.http.post(url(&c, "/api/twitter/remove")).form(&[("brand_id", coffee.as_str())])),
         ];
@@ -1092,8 +1175,16 @@ async fn h38_malformed_json_wrong_content_type_and_unknown_fields_get_a_400(b: B
         ("deeply nested", json, nested.into_bytes()),
         ("a number for a string", json, json!({"client_id": 5, "client_secret": CANARY}).to_string().into_bytes()),
         ("no secret", json, json!({"client_id": ID_A}).to_string().into_bytes()),
-        ("an unknown field", json, json!({"client_id": ID_A, "client_secret": CANARY, "is_admin": true}).to_string().into_bytes()),
-        ("an object for brand_id", json, json!({"client_id": ID_A, "client_secret": CANARY, "brand_id": {"$ne": ""}}).to_string().into_bytes()),
+        (
+            "an unknown field",
+            json,
+            json!({"client_id": ID_A, "client_secret": CANARY, "is_admin": true}).to_string().into_bytes(),
+        ),
+        (
+            "an object for brand_id",
+            json,
+            json!({"client_id": ID_A, "client_secret": CANARY, "brand_id": {"$ne": ""}}).to_string().into_bytes(),
+        ),
         ("form encoded", Some("application/x-www-form-urlencoded"), form.clone().into_bytes()),
         ("JSON as text/plain", Some("text/plain"), valid.clone().into_bytes()),
         ("JSON without a content type", None, valid.clone().into_bytes()),
@@ -1133,7 +1224,14 @@ async fn h38_malformed_json_wrong_content_type_and_unknown_fields_get_a_400(b: B
     assert_eq!(app.count("twitter_credentials").await, 0);
     assert!(x.requests().is_empty());
     // The checks above are about the body, not the endpoint: the same pair sent properly is saved.
-    let r = send(c.http.put(url(&c, CRED)).header("origin", &c.base).header("content-type", "application/json; charset=utf-8").body(valid)).await;
+    let r = send(
+        c.http
+            .put(url(&c, CRED))
+            .header("origin", &c.base)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(valid),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
 

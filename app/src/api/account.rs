@@ -25,7 +25,8 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     use crate::server::{auth, sessions};
 
     let (state, viewer) = auth::require_viewer().await?;
-    let current = Password::for_login(current_password).map_err(|e| AppError::invalid("current_password", e.message))?;
+    let current =
+        Password::for_login(current_password).map_err(|e| AppError::invalid("current_password", e.message))?;
     let new = Password::parse(new_password).map_err(|e| AppError::invalid("new_password", e.message))?;
     if new.expose() == current.expose() {
         return Err(AppError::invalid("new_password", "That is your current password. Choose a new one."));
@@ -37,8 +38,13 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         Ok(a) => a,
         Err(refusal) => {
             let message = match refusal {
-                Refusal::Locked(secs) => format!("Too many wrong passwords for this account. Wait {} minute(s) and try again.", (secs + 59) / 60),
-                Refusal::Busy => "Another sign-in for this account is being checked. Wait a few seconds and try again.".to_owned(),
+                Refusal::Locked(secs) => format!(
+                    "Too many wrong passwords for this account. Wait {} minute(s) and try again.",
+                    (secs + 59) / 60
+                ),
+                Refusal::Busy => {
+                    "Another sign-in for this account is being checked. Wait a few seconds and try again.".to_owned()
+                }
             };
             return Err(AppError::new(ErrorCode::Throttled, message).retry_after(refusal.retry_after_secs() as u64));
         }

@@ -67,7 +67,9 @@ pub async fn signup(org_name: String, email: String, password: String) -> Result
         Ok(created) => tracing::info!(org_id = %created.org_id, user_id = %created.user_id, "organization signed up"),
         // The email has an account (perhaps created a moment ago by a concurrent sign-up):
         // nothing is created, and the answer does not say so.
-        Err(e) if e.is_unique_violation() => tracing::info!("sign-up with an email that has an account: nothing created"),
+        Err(e) if e.is_unique_violation() => {
+            tracing::info!("sign-up with an email that has an account: nothing created")
+        }
         Err(e) => return Err(e.into()),
     }
     leptos_axum::redirect(SIGNED_UP_PAGE);
@@ -108,9 +110,15 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             let message = match refusal {
                 Refusal::Locked(secs) => {
                     let minutes = (secs + 59) / 60;
-                    format!("Too many failed sign-ins. Wait {minutes} minute{} and try again.", if minutes == 1 { "" } else { "s" })
+                    format!(
+                        "Too many failed sign-ins. Wait {minutes} minute{} and try again.",
+                        if minutes == 1 { "" } else { "s" }
+                    )
                 }
-                Refusal::Busy => "Too many sign-ins at once for this account or from this network. Wait a few seconds and try again.".to_owned(),
+                Refusal::Busy => {
+                    "Too many sign-ins at once for this account or from this network. Wait a few seconds and try again."
+                        .to_owned()
+                }
             };
             return Err(AppError::new(ErrorCode::Throttled, message).retry_after(refusal.retry_after_secs() as u64));
         }

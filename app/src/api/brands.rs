@@ -43,7 +43,9 @@ pub async fn delete_brand(id: String) -> Result<(), AppError> {
     let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageBrands).await?;
     let id = crate::domain::BrandId::or_not_found(&id)?;
     let id = id.as_str();
-    crate::server::brands::get(state.db.pool(), &viewer.org_id, id).await?.ok_or_else(|| AppError::not_found("brand"))?;
+    crate::server::brands::get(state.db.pool(), &viewer.org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("brand"))?;
     let (accounts, revoked) = crate::server::connect::disconnect_brand(&state, &viewer, id).await?;
     if accounts > 0 {
         tracing::info!(org_id = %viewer.org_id, brand_id = %id, accounts, revoked, "X accounts of a deleted brand disconnected");

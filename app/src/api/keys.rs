@@ -17,8 +17,8 @@ mod flash {
 
     use crate::domain::CreatedKey;
     use crate::error::AppError;
-    use crate::server::vault::{Aad, KeyRing};
     use crate::server::now;
+    use crate::server::vault::{Aad, KeyRing};
 
     const KEY: &str = "api_key_just_created";
     const TTL_SECS: i64 = 5 * 60;
@@ -99,7 +99,11 @@ pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
             if revoked {
                 tracing::info!(org_id = %viewer.org_id, key_id, "API key revoked");
             }
-            leptos_axum::redirect(&format!("{}?revoked={}", crate::domain::API_KEYS_PAGE, crate::components::layout::encode_query_value(key_id)));
+            leptos_axum::redirect(&format!(
+                "{}?revoked={}",
+                crate::domain::API_KEYS_PAGE,
+                crate::components::layout::encode_query_value(key_id)
+            ));
             Ok(())
         }
     }

@@ -15,7 +15,12 @@ pub mod twitter;
 /// host (`//evil.example` and `/\evil.example` are protocol-relative URLs in browsers).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.chars().any(char::is_control) => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_owned()
         }
         _ => "/brands".to_owned(),
@@ -29,7 +34,15 @@ mod tests {
     #[test]
     fn next_is_only_ever_a_local_path() {
         assert_eq!(safe_next(Some("/brands/brd_1")), "/brands/brd_1");
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "", "/x\r\nSet-Cookie: a", "/a\u{7}b"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "",
+            "/x\r\nSet-Cookie: a",
+            "/a\u{7}b",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/brands", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/brands");

@@ -38,4 +38,3 @@ fn copy_text(text: String, done: WriteSignal<Option<bool>>) {
 
 #[cfg(not(feature = "hydrate"))]
 fn copy_text(_text: String, _done: WriteSignal<Option<bool>>) {}
-

@@ -257,7 +257,13 @@ impl ConnectResult {
     }
 
     pub fn is_success(self) -> bool {
-        matches!(self, ConnectResult::Connected | ConnectResult::Reconnected | ConnectResult::MissingScopes | ConnectResult::OtherAccount)
+        matches!(
+            self,
+            ConnectResult::Connected
+                | ConnectResult::Reconnected
+                | ConnectResult::MissingScopes
+                | ConnectResult::OtherAccount
+        )
     }
 
     /// What happened and what to do; `who` is the account's @handle when one connected.
@@ -326,12 +332,22 @@ impl ConnectResult {
     /// anything (shown under [`ConnectResult::link_message`]).
     pub fn operator_hint(self) -> Option<&'static str> {
         Some(match self {
-            ConnectResult::MissingScopes => "X granted fewer scopes than Perch asks for. In the X developer portal, set the app's permissions to “Read and write and Direct message” and enable every scope listed in Perch under Settings → Twitter integration.",
-            ConnectResult::InvalidClient => "X refused the app's Client ID and Secret (invalid_client). Paste the current pair from developer.x.com in Perch under Settings → Twitter integration.",
-            ConnectResult::RedirectMismatch => "X refused the callback URL. Register Perch's callback URL, shown under Settings → Twitter integration, exactly as it is in the app's User authentication settings.",
-            ConnectResult::IdentityRefused => "X refused to say which account connected (403 on users/me): enable the users.read and tweet.read scopes in the app's User authentication settings.",
+            ConnectResult::MissingScopes => {
+                "X granted fewer scopes than Perch asks for. In the X developer portal, set the app's permissions to “Read and write and Direct message” and enable every scope listed in Perch under Settings → Twitter integration."
+            }
+            ConnectResult::InvalidClient => {
+                "X refused the app's Client ID and Secret (invalid_client). Paste the current pair from developer.x.com in Perch under Settings → Twitter integration."
+            }
+            ConnectResult::RedirectMismatch => {
+                "X refused the callback URL. Register Perch's callback URL, shown under Settings → Twitter integration, exactly as it is in the app's User authentication settings."
+            }
+            ConnectResult::IdentityRefused => {
+                "X refused to say which account connected (403 on users/me): enable the users.read and tweet.read scopes in the app's User authentication settings."
+            }
             ConnectResult::NoCredentials => "No X app credentials are saved for this brand or the organization.",
-            ConnectResult::Refused => "X answered with an error Perch does not recognise. Test the credentials under Settings → Twitter integration.",
+            ConnectResult::Refused => {
+                "X answered with an error Perch does not recognise. Test the credentials under Settings → Twitter integration."
+            }
             _ => return None,
         })
     }
@@ -380,9 +396,15 @@ impl CheckResult {
         match self {
             CheckResult::Working => format!("{who} is working: X answered with its profile, which is now up to date."),
             CheckResult::NeedsReconnection => format!("{who} needs to be reconnected; the card says why."),
-            CheckResult::Forbidden => format!("X refused to read {who}'s profile (403): the token lacks the users.read or tweet.read scope. Enable every scope listed on this page in the X app, then Reconnect."),
-            CheckResult::RateLimited => format!("X's rate limit for {who} is used up for now (users/me allows 75 calls per 15 minutes). Try again later."),
-            CheckResult::Unreachable => "Perch could not get an answer from X; nothing was changed. Try again in a minute.".to_owned(),
+            CheckResult::Forbidden => format!(
+                "X refused to read {who}'s profile (403): the token lacks the users.read or tweet.read scope. Enable every scope listed on this page in the X app, then Reconnect."
+            ),
+            CheckResult::RateLimited => format!(
+                "X's rate limit for {who} is used up for now (users/me allows 75 calls per 15 minutes). Try again later."
+            ),
+            CheckResult::Unreachable => {
+                "Perch could not get an answer from X; nothing was changed. Try again in a minute.".to_owned()
+            }
         }
     }
 }
@@ -428,8 +450,12 @@ mod tests {
 
     #[test]
     fn missing_scopes_are_the_requested_ones_not_granted() {
-        let granted: Vec<String> = ["tweet.read", "users.read", "offline.access", "users.email"].map(String::from).into();
-        assert_eq!(missing_scopes(&granted), ["tweet.write", "tweet.moderate.write", "dm.read", "dm.write", "like.write"]);
+        let granted: Vec<String> =
+            ["tweet.read", "users.read", "offline.access", "users.email"].map(String::from).into();
+        assert_eq!(
+            missing_scopes(&granted),
+            ["tweet.write", "tweet.moderate.write", "dm.read", "dm.write", "like.write"]
+        );
         let all: Vec<String> = SCOPES.map(String::from).into();
         assert!(missing_scopes(&all).is_empty());
     }

@@ -21,7 +21,10 @@ impl ApiKeyName {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(AppError::invalid("name", "Give the key a name that says where it is used, such as “CMS production”."));
+            return Err(AppError::invalid(
+                "name",
+                "Give the key a name that says where it is used, such as “CMS production”.",
+            ));
         }
         if name.chars().count() > Self::MAX_LEN {
             return Err(AppError::invalid("name", format!("Keep the name to {} characters or fewer.", Self::MAX_LEN)));
@@ -30,7 +33,10 @@ impl ApiKeyName {
             return Err(AppError::invalid("name", "The name contains invisible or control characters. Type it again."));
         }
         if super::has_unreadable_chars(name) {
-            return Err(AppError::invalid("name", "Part of the name could not be read (it was not sent as UTF-8). Type it again."));
+            return Err(AppError::invalid(
+                "name",
+                "Part of the name could not be read (it was not sent as UTF-8). Type it again.",
+            ));
         }
         Ok(Self(name.to_owned()))
     }

@@ -56,8 +56,18 @@ mod tests {
     #[test]
     fn refuses_the_usual_slips() {
         for bad in [
-            "", "   ", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@example.com.",
-            "ada\u{0}@example.com", "ada@example.com\u{0}", "ad\u{FFFD}@example.com",
+            "",
+            "   ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "ada@example.com.",
+            "ada\u{0}@example.com",
+            "ada@example.com\u{0}",
+            "ad\u{FFFD}@example.com",
         ] {
             let err = Email::parse(bad).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("email"), "{bad:?}");

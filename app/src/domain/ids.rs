@@ -16,7 +16,9 @@ const MAX_BODY_LEN: usize = 64;
 fn well_formed<'a>(input: &'a str, prefix: &str) -> Option<&'a str> {
     let id = input.trim();
     let body = id.strip_prefix(prefix)?.strip_prefix('_')?;
-    let ok = !body.is_empty() && body.len() <= MAX_BODY_LEN && body.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok = !body.is_empty()
+        && body.len() <= MAX_BODY_LEN
+        && body.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     ok.then_some(id)
 }
 
@@ -85,14 +87,32 @@ mod tests {
         let id = "brd_0123456789abcdef0123456789abcdef";
         assert_eq!(BrandId::parse(id).unwrap().as_str(), id);
         assert_eq!(BrandId::parse(&format!(" {id}\n")).unwrap().as_str(), id);
-        assert_eq!(AccountId::parse("xac_nope").unwrap().as_str(), "xac_nope", "well-formed; whether it exists is the database's answer");
+        assert_eq!(
+            AccountId::parse("xac_nope").unwrap().as_str(),
+            "xac_nope",
+            "well-formed; whether it exists is the database's answer"
+        );
     }
 
     #[test]
     fn refuses_what_cannot_be_an_id() {
         for bad in [
-            "", "brd_", "brd", "_0123", "xac_0123", "BRD_0123", "brd_ABC", "brd_01\u{0}23", "\u{0}", "brd_0123\u{0}",
-            "brd_é", "brd_01-23", "brd_01 23", "brd_0123'", "brd_\"><img>", "brd_0123%00",
+            "",
+            "brd_",
+            "brd",
+            "_0123",
+            "xac_0123",
+            "BRD_0123",
+            "brd_ABC",
+            "brd_01\u{0}23",
+            "\u{0}",
+            "brd_0123\u{0}",
+            "brd_é",
+            "brd_01-23",
+            "brd_01 23",
+            "brd_0123'",
+            "brd_\"><img>",
+            "brd_0123%00",
         ] {
             assert!(BrandId::parse(bad).is_none(), "{bad:?}");
         }

@@ -11,10 +11,16 @@ fn parse_name(input: &str, field: &str, what: &str, max: usize) -> Result<String
         return Err(AppError::invalid(field, format!("A {what} name can be {max} characters at most.")));
     }
     if has_invisible_chars(&s) {
-        return Err(AppError::invalid(field, format!("The {what} name contains invisible or control characters; retype it.")));
+        return Err(AppError::invalid(
+            field,
+            format!("The {what} name contains invisible or control characters; retype it."),
+        ));
     }
     if has_unreadable_chars(&s) {
-        return Err(AppError::invalid(field, format!("Part of the {what} name could not be read (it was not sent as UTF-8); retype it.")));
+        return Err(AppError::invalid(
+            field,
+            format!("Part of the {what} name could not be read (it was not sent as UTF-8); retype it."),
+        ));
     }
     Ok(s)
 }

@@ -16,7 +16,10 @@ impl Password {
             return Err(AppError::invalid("password", "That password is too long (1024 bytes at most)."));
         }
         if input.chars().count() < Self::MIN_CHARS {
-            return Err(AppError::invalid("password", "Use at least 8 characters. A few unrelated words make a strong, memorable passphrase."));
+            return Err(AppError::invalid(
+                "password",
+                "Use at least 8 characters. A few unrelated words make a strong, memorable passphrase.",
+            ));
         }
         Ok(Self(input))
     }

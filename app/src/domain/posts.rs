@@ -23,7 +23,10 @@ impl PostText {
             return Err(AppError::invalid("text", "The post has no text. Send the text to post in \"text\"."));
         }
         if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err(AppError::invalid("text", "The text contains control characters. Remove them and send it again."));
+            return Err(AppError::invalid(
+                "text",
+                "The text contains control characters. Remove them and send it again.",
+            ));
         }
         let length = weighted_length(raw);
         if length > MAX_WEIGHTED_LENGTH {
@@ -74,7 +77,9 @@ pub fn weighted_length(text: &str) -> usize {
 
 fn is_link(word: &str) -> bool {
     let lower = word.to_ascii_lowercase();
-    ["http://", "https://"].iter().any(|p| lower.starts_with(p) && lower.len() > p.len() + 2 && lower[p.len()..].contains('.'))
+    ["http://", "https://"]
+        .iter()
+        .any(|p| lower.starts_with(p) && lower.len() > p.len() + 2 && lower[p.len()..].contains('.'))
 }
 
 /// twitter-text v3's weights: 1 for the ranges below (Latin, Greek, Cyrillic, Hebrew, Arabic,
@@ -90,7 +95,10 @@ fn char_weight(c: char) -> usize {
 pub fn parse_post_id(field: &str, raw: &str) -> Result<String, AppError> {
     let id = raw.trim();
     if id.is_empty() || id.len() > 19 || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::invalid(field, format!("\"{field}\" must be the id of an X post: its digits, as in x.com/<user>/status/<id>.")));
+        return Err(AppError::invalid(
+            field,
+            format!("\"{field}\" must be the id of an X post: its digits, as in x.com/<user>/status/<id>."),
+        ));
     }
     Ok(id.to_owned())
 }
@@ -200,8 +208,24 @@ mod tests {
         /// skin tone or joined into one, white space, links and a link-like word without a dot.
         fn piece() -> impl Strategy<Value = &'static str> {
             prop::sample::select(vec![
-                "a", "Z", "é", "1", ".", "日", "語", "😀", "👍🏽", "👨\u{200D}👩\u{200D}👧", "\u{FE0F}", "\u{200D}",
-                " ", "\n", "\t", "https://example.com/a", "http://t.co", "http://localhost",
+                "a",
+                "Z",
+                "é",
+                "1",
+                ".",
+                "日",
+                "語",
+                "😀",
+                "👍🏽",
+                "👨\u{200D}👩\u{200D}👧",
+                "\u{FE0F}",
+                "\u{200D}",
+                " ",
+                "\n",
+                "\t",
+                "https://example.com/a",
+                "http://t.co",
+                "http://localhost",
             ])
         }
 

@@ -161,7 +161,8 @@ mod tests {
         let rows = &rows[2..];
         assert_eq!(rows.len(), Action::ALL.len(), "one row per action");
         for action in Action::ALL {
-            let row = rows.iter().find(|r| r[0] == action.describe()).unwrap_or_else(|| panic!("no row for {action:?}"));
+            let row =
+                rows.iter().find(|r| r[0] == action.describe()).unwrap_or_else(|| panic!("no row for {action:?}"));
             for (i, role) in Role::ALL.into_iter().enumerate() {
                 let cell = row[i + 1];
                 assert!(cell == "yes" || cell == "no", "{action:?}/{role:?}: `{cell}`");

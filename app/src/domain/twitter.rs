@@ -7,8 +7,16 @@ use serde::{Deserialize, Serialize};
 pub const CALLBACK_PATH: &str = "/oauth/callback/twitter";
 
 /// The scopes Perch asks for, exactly the product documentation's set, in its order.
-pub const SCOPES: [&str; 8] =
-    ["tweet.read", "tweet.write", "tweet.moderate.write", "users.read", "dm.read", "dm.write", "like.write", "offline.access"];
+pub const SCOPES: [&str; 8] = [
+    "tweet.read",
+    "tweet.write",
+    "tweet.moderate.write",
+    "users.read",
+    "dm.read",
+    "dm.write",
+    "like.write",
+    "offline.access",
+];
 
 /// The callback URL to register in X's portal: `<public url>/oauth/callback/twitter`, no
 /// trailing slash (X compares it exactly).

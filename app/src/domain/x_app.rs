@@ -67,15 +67,23 @@ fn common<'a>(input: &'a str, field: &str, label: &str, empty: &str) -> Result<&
         return Err(AppError::invalid(field, empty));
     }
     if s.chars().count() > MAX_LEN {
-        return Err(AppError::invalid(field, format!("That is far longer than an X {label}. Copy it again, and only it. {WHERE}")));
+        return Err(AppError::invalid(
+            field,
+            format!("That is far longer than an X {label}. Copy it again, and only it. {WHERE}"),
+        ));
     }
     if s.chars().any(char::is_whitespace) {
-        return Err(AppError::invalid(field, format!("The {label} contains spaces or line breaks. Copy it again in one piece. {WHERE}")));
+        return Err(AppError::invalid(
+            field,
+            format!("The {label} contains spaces or line breaks. Copy it again in one piece. {WHERE}"),
+        ));
     }
     let message = match shape(s) {
         Shape::BearerToken => format!("This is the app's Bearer Token, not the OAuth 2.0 {label}. {WHERE}"),
         Shape::AccessToken => format!("This is an OAuth 1.0a Access Token, not the OAuth 2.0 {label}. {WHERE}"),
-        Shape::ApiKey => format!("This looks like the OAuth 1.0a API Key (consumer key), not the OAuth 2.0 {label}. {WHERE}"),
+        Shape::ApiKey => {
+            format!("This looks like the OAuth 1.0a API Key (consumer key), not the OAuth 2.0 {label}. {WHERE}")
+        }
         _ => return Ok(s),
     };
     Err(AppError::invalid(field, message))
@@ -142,13 +150,18 @@ impl ClientSecret {
         if !is_base64url(s) {
             return Err(AppError::invalid(
                 F,
-                format!("This contains characters X's Client Secrets never have (they are letters, digits, - and _). Copy it again. {WHERE}"),
+                format!(
+                    "This contains characters X's Client Secrets never have (they are letters, digits, - and _). Copy it again. {WHERE}"
+                ),
             ));
         }
         if !Self::PLAUSIBLE_LEN.contains(&s.len()) {
             return Err(AppError::invalid(
                 F,
-                format!("X's Client Secrets are 50 characters long; this one has {}. Copy it again whole. {WHERE}", s.len()),
+                format!(
+                    "X's Client Secrets are 50 characters long; this one has {}. Copy it again whole. {WHERE}",
+                    s.len()
+                ),
             ));
         }
         Ok(Self(s.to_owned()))

@@ -66,7 +66,8 @@ fn PageBanner() -> impl IntoView {
     move || {
         let q = query.read();
         if let Some(username) = q.get("disconnected") {
-            let outcome = crate::domain::DisconnectOutcome { username, revoked: q.get("revoked").as_deref() == Some("1") };
+            let outcome =
+                crate::domain::DisconnectOutcome { username, revoked: q.get("revoked").as_deref() == Some("1") };
             let class = if outcome.revoked { "banner banner-success" } else { "banner banner-warning" };
             return Some(view! { <div class=class role="status">{outcome.message()}</div> }.into_any());
         }
@@ -217,7 +218,9 @@ fn AccountItem(
     });
     let disconnecting = Signal::derive({
         let id = id.clone();
-        move || disconnect.pending().get() && disconnect.input().with(|i| i.as_ref().is_some_and(|i| i.account_id == id))
+        move || {
+            disconnect.pending().get() && disconnect.input().with(|i| i.as_ref().is_some_and(|i| i.account_id == id))
+        }
     });
     let (badge_class, badge) = if account.needs_reconnection.is_some() {
         ("badge badge-danger", "Needs reconnection")
@@ -230,7 +233,14 @@ fn AccountItem(
     };
     let item_id = format!("account-{id}");
     let (id_reconnect, id_check, id_disconnect) = (id.clone(), id.clone(), id.clone());
-    let initial = account.name.chars().next().or_else(|| account.username.chars().next()).unwrap_or('?').to_uppercase().to_string();
+    let initial = account
+        .name
+        .chars()
+        .next()
+        .or_else(|| account.username.chars().next())
+        .unwrap_or('?')
+        .to_uppercase()
+        .to_string();
     view! {
         <li class="account" id=item_id data-username=account.username.clone()>
             <div class="avatar" aria-hidden="true">

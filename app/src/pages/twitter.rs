@@ -15,9 +15,8 @@ use crate::components::copy::CopyValue;
 use crate::components::forms::{ErrorBanner, Field, action_error};
 use crate::components::settings_tabs::SettingsTabs;
 use crate::domain::{
-    AccountToReconnect,
-    BrandCredentials, CredentialView, LastTest, PendingTest, SaveChange, TestOutcome, TestResult, TwitterSettings,
-    format_utc,
+    AccountToReconnect, BrandCredentials, CredentialView, LastTest, PendingTest, SaveChange, TestOutcome, TestResult,
+    TwitterSettings, format_utc,
 };
 
 const DEFAULT: &str = "default";
@@ -89,7 +88,8 @@ fn Integration(
     submit: ServerAction<SubmitTwitterCredentials>,
     remove: ServerAction<RemoveTwitterCredentials>,
 ) -> impl IntoView {
-    let TwitterSettings { callback_url, scopes, default, brands, audit, pending_tests, can_manage, to_reconnect } = settings;
+    let TwitterSettings { callback_url, scopes, default, brands, audit, pending_tests, can_manage, to_reconnect } =
+        settings;
     let has_default = default.is_some();
     view! {
         <ToReconnect accounts=to_reconnect/>
@@ -192,7 +192,8 @@ fn TargetPanel(
     let is_default = brand_id.is_none();
     let editing = move || {
         let q = query.read();
-        q.get("edit").as_deref() == Some(key2.as_str()) || (is_default && !has_saved && q.get("edit").is_none() && q.get("remove").is_none())
+        q.get("edit").as_deref() == Some(key2.as_str())
+            || (is_default && !has_saved && q.get("edit").is_none() && q.get("remove").is_none())
     };
     let removing = move || query.read().get("remove").as_deref() == Some(key3.as_str());
     let pending = pending.into_iter().find(|p| p.brand_id == brand_id);
@@ -286,7 +287,10 @@ fn CredentialsForm(
         _ => pending_outcome.clone().map(|o| (o, true)),
     };
     let busy = move |intent: &'static str| {
-        move || submit.pending().get() && submit.input().with(|i| i.as_ref().and_then(|i| i.intent.clone()).as_deref() == Some(intent))
+        move || {
+            submit.pending().get()
+                && submit.input().with(|i| i.as_ref().and_then(|i| i.intent.clone()).as_deref() == Some(intent))
+        }
     };
     let cancel = replacing || brand_id.is_some();
     let title = if replacing { "Replace credentials" } else { "Add credentials" };

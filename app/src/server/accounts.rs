@@ -96,7 +96,10 @@ impl CredentialsNow {
             Some(c) if c.generation > generation => Some(ReconnectReason::SecretRotated),
             Some(_) => None,
             None => {
-                let applies = self.0.iter().any(|c| c.brand_id.is_none() || (brand_id.is_some() && c.brand_id.as_deref() == brand_id));
+                let applies = self
+                    .0
+                    .iter()
+                    .any(|c| c.brand_id.is_none() || (brand_id.is_some() && c.brand_id.as_deref() == brand_id));
                 Some(if applies { ReconnectReason::AppReplaced } else { ReconnectReason::CredentialsRemoved })
             }
         }
@@ -107,7 +110,11 @@ impl ViewRow {
     fn into_view(self, now_creds: &CredentialsNow) -> AccountView {
         let scopes = split_scopes(&self.scopes);
         let needs_reconnection = (self.status == "needs_reconnection").then(|| ReconnectMark {
-            reason: self.status_reason.as_deref().and_then(ReconnectReason::parse).unwrap_or(ReconnectReason::TokenRejected),
+            reason: self
+                .status_reason
+                .as_deref()
+                .and_then(ReconnectReason::parse)
+                .unwrap_or(ReconnectReason::TokenRejected),
             at: self.status_at.unwrap_or(self.updated_at),
         });
         let will_need_reconnection = if needs_reconnection.is_none() {
@@ -146,13 +153,12 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<AccountView>, Serv
 }
 
 pub async fn get(pool: &AnyPool, org_id: &str, account_id: &str) -> Result<Option<AccountView>, ServerError> {
-    let row: Option<ViewRow> = sqlx::query_as(&format!(
-        "select {VIEW_COLUMNS} from twitter_accounts a where a.org_id = $1 and a.id = $2"
-    ))
-    .bind(org_id)
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<ViewRow> =
+        sqlx::query_as(&format!("select {VIEW_COLUMNS} from twitter_accounts a where a.org_id = $1 and a.id = $2"))
+            .bind(org_id)
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?;
     let now_creds = CredentialsNow::load(pool, org_id).await?;
     Ok(row.map(|r| r.into_view(&now_creds)))
 }
@@ -209,9 +215,7 @@ pub async fn store(pool: &AnyPool, vault: &KeyRing, c: Connection<'_>) -> Result
         Some(_) => "brand_id = $3",
     };
     let sql = format!("select id from twitter_accounts where org_id = $1 and x_user_id = $2 and {target}");
-    let mut q = sqlx::query_scalar::<_, String>(&sql)
-    .bind(c.org_id)
-    .bind(&c.user.id);
+    let mut q = sqlx::query_scalar::<_, String>(&sql).bind(c.org_id).bind(&c.user.id);
     if let Some(b) = c.brand_id {
         q = q.bind(b);
     }
@@ -300,7 +304,12 @@ pub async fn update_profile(pool: &AnyPool, org_id: &str, account_id: &str, user
 
 /// Marks an account **needs reconnection** (once: an account already marked keeps its first
 /// reason), with an audit entry. Returns whether this call marked it.
-pub async fn mark_needs_reconnection(pool: &AnyPool, org_id: &str, account_id: &str, reason: ReconnectReason) -> Result<bool, ServerError> {
+pub async fn mark_needs_reconnection(
+    pool: &AnyPool,
+    org_id: &str,
+    account_id: &str,
+    reason: ReconnectReason,
+) -> Result<bool, ServerError> {
     let t = now();
     let mut tx = begin_write(pool).await?;
     let marked = sqlx::query(
@@ -318,10 +327,21 @@ pub async fn mark_needs_reconnection(pool: &AnyPool, org_id: &str, account_id: &
         == 1;
     if marked {
         let (username, brand): (String, Option<String>) =
-            sqlx::query_as("select username, brand_id from twitter_accounts where id = $1").bind(account_id).fetch_one(&mut *tx).await?;
+            sqlx::query_as("select username, brand_id from twitter_accounts where id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let card = super::brands::trail_label(&mut *tx, org_id, brand.as_deref()).await?.unwrap_or_default();
-        audit::record(&mut tx, org_id, t, PERCH, "Marked an X account as needing reconnection", &card, &format!("@{username}: {}", reason.as_str()))
-            .await?;
+        audit::record(
+            &mut tx,
+            org_id,
+            t,
+            PERCH,
+            "Marked an X account as needing reconnection",
+            &card,
+            &format!("@{username}: {}", reason.as_str()),
+        )
+        .await?;
         tracing::info!(org_id, account_id, reason = reason.as_str(), "account needs reconnection");
     }
     tx.commit().await?;
@@ -339,7 +359,10 @@ pub struct Usable {
 
 impl std::fmt::Debug for Usable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Usable").field("account_id", &self.account_id).field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("Usable")
+            .field("account_id", &self.account_id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 
@@ -396,7 +419,8 @@ async fn load_tokens(db: &Db, org_id: &str, account_id: &str) -> Result<Option<T
 
 impl TokenRow {
     fn usable(&self, vault: &KeyRing, org_id: &str, account_id: &str) -> Result<Usable, ServerError> {
-        let access = vault.decrypt_string(&self.access_token_enc, &Aad { org_id, record_id: account_id, field: FIELD_ACCESS })?;
+        let access = vault
+            .decrypt_string(&self.access_token_enc, &Aad { org_id, record_id: account_id, field: FIELD_ACCESS })?;
         Ok(Usable {
             account_id: account_id.to_owned(),
             x_user_id: self.x_user_id.clone(),
@@ -418,14 +442,20 @@ impl TokenRow {
 /// The account's access token for a call to X, refreshed first when it expires within a minute
 /// or when it is the token X just refused (`refused`, after a 401). Marks the account and fails
 /// when its tokens can no longer work; see the module's documentation.
-pub async fn usable(state: &AppState, org_id: &str, account_id: &str, refused: Option<&SecretString>) -> Result<Usable, UseError> {
+pub async fn usable(
+    state: &AppState,
+    org_id: &str,
+    account_id: &str,
+    refused: Option<&SecretString>,
+) -> Result<Usable, UseError> {
     let pool = state.db.pool();
     let vault = &state.vault;
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
     loop {
         let row = load_tokens(&state.db, org_id, account_id).await?.ok_or(UseError::NotFound)?;
         if row.status != "connected" {
-            let reason = row.status_reason.as_deref().and_then(ReconnectReason::parse).unwrap_or(ReconnectReason::TokenRejected);
+            let reason =
+                row.status_reason.as_deref().and_then(ReconnectReason::parse).unwrap_or(ReconnectReason::TokenRejected);
             return Err(UseError::NeedsReconnection(reason));
         }
         // Only the generation is needed here; the credentials are opened only to refresh.
@@ -451,7 +481,9 @@ pub async fn usable(state: &AppState, org_id: &str, account_id: &str, refused: O
             // Another request (maybe on another instance) is refreshing: wait for its result
             // rather than spend the refresh token a second time, which would kill the grant.
             if tokio::time::Instant::now() >= deadline {
-                return Err(UseError::Unreachable("another refresh of this account is still running; try again shortly".to_owned()));
+                return Err(UseError::Unreachable(
+                    "another refresh of this account is still running; try again shortly".to_owned(),
+                ));
             }
             tokio::time::sleep(LEASE_POLL).await;
             continue;
@@ -539,17 +571,20 @@ async fn refresh_under_lease(
         mark_needs_reconnection(pool, org_id, account_id, ReconnectReason::NoRefreshToken).await?;
         return Err(UseError::NeedsReconnection(ReconnectReason::NoRefreshToken));
     };
-    let refresh_token = vault.decrypt_string(blob, &Aad { org_id, record_id: account_id, field: FIELD_REFRESH }).map_err(ServerError::from)?;
+    let refresh_token = vault
+        .decrypt_string(blob, &Aad { org_id, record_id: account_id, field: FIELD_REFRESH })
+        .map_err(ServerError::from)?;
     let granted = split_scopes(&row.scopes);
     // Recorded before the token leaves: if this process dies before X's answer is stored, the
     // next holder knows the token may be spent (see `usable`).
-    let marked = sqlx::query("update twitter_accounts set refresh_sent_at = $1 where id = $2 and refresh_lease_owner = $3")
-        .bind(state.clock.now())
-        .bind(account_id)
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map_err(ServerError::from)?;
+    let marked =
+        sqlx::query("update twitter_accounts set refresh_sent_at = $1 where id = $2 and refresh_lease_owner = $3")
+            .bind(state.clock.now())
+            .bind(account_id)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map_err(ServerError::from)?;
     if marked.rows_affected() != 1 {
         return Err(UseError::Unreachable("the refresh lease was lost before X was asked".to_owned()));
     }
@@ -557,7 +592,8 @@ async fn refresh_under_lease(
         Ok(tokens) => store_refreshed(state, org_id, account_id, owner, row, creds, tokens).await,
         Err(e @ TokenError::Refused { .. }) => {
             // No retry: X said no, and asking again with the same token cannot change that.
-            let reason = if e.is_client_refused() { ReconnectReason::AppRefused } else { ReconnectReason::RefreshRefused };
+            let reason =
+                if e.is_client_refused() { ReconnectReason::AppRefused } else { ReconnectReason::RefreshRefused };
             tracing::warn!(org_id, account_id, reason = reason.as_str(), "X refused a refresh");
             mark_needs_reconnection(pool, org_id, account_id, reason).await?;
             Err(UseError::NeedsReconnection(reason))
@@ -589,7 +625,8 @@ async fn store_refreshed(
     let place = |field| Aad { org_id, record_id: account_id, field };
     let access = state.vault.encrypt_str(tokens.access_token.expose_secret(), &place(FIELD_ACCESS));
     // X rotates refresh tokens; an answer without one leaves the old one in place.
-    let refresh = tokens.refresh_token.as_ref().map(|r| state.vault.encrypt_str(r.expose_secret(), &place(FIELD_REFRESH)));
+    let refresh =
+        tokens.refresh_token.as_ref().map(|r| state.vault.encrypt_str(r.expose_secret(), &place(FIELD_REFRESH)));
     let scopes = tokens.scopes.join(" ");
     let mut attempt = 0;
     let stored = loop {
@@ -639,7 +676,12 @@ async fn store_refreshed(
             .await
             .map_err(ServerError::from)?
             == 0;
-        tracing::warn!(org_id, account_id, gone, "the account changed while X refreshed its token; the new tokens were not stored");
+        tracing::warn!(
+            org_id,
+            account_id,
+            gone,
+            "the account changed while X refreshed its token; the new tokens were not stored"
+        );
         if gone {
             if let Some(r) = &tokens.refresh_token {
                 let _ = state.x.revoke(&creds.client_id, &creds.client_secret, r, true).await;
@@ -671,7 +713,12 @@ pub struct Removed {
 /// to be revoked at X. Deleting first means a request racing the disconnect finds no account (or
 /// used it before it went) rather than meet a revoked token and mark the account. `Ok(None)` when
 /// there was no such account.
-pub async fn remove(state: &AppState, org_id: &str, account_id: &str, actor: &str) -> Result<Option<Removed>, ServerError> {
+pub async fn remove(
+    state: &AppState,
+    org_id: &str,
+    account_id: &str,
+    actor: &str,
+) -> Result<Option<Removed>, ServerError> {
     let pool = state.db.pool();
     let mut tx = begin_write(pool).await?;
     let row: Option<(String, Option<String>, String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
@@ -708,7 +755,9 @@ pub async fn record_unrevoked(pool: &AnyPool, org_id: &str, actor: &str, removed
 /// an older one. Returns (rewrapped, already current).
 pub async fn rewrap_all(pool: &AnyPool, vault: &KeyRing) -> Result<(u64, u64), ServerError> {
     let rows: Vec<(String, String, Vec<u8>, Option<Vec<u8>>)> =
-        sqlx::query_as("select id, org_id, access_token_enc, refresh_token_enc from twitter_accounts order by id").fetch_all(pool).await?;
+        sqlx::query_as("select id, org_id, access_token_enc, refresh_token_enc from twitter_accounts order by id")
+            .fetch_all(pool)
+            .await?;
     let (mut moved, mut current) = (0, 0);
     for (id, org_id, access, refresh) in rows {
         if !vault.needs_rewrap(&access) && !refresh.as_ref().is_some_and(|r| vault.needs_rewrap(r)) {
@@ -740,7 +789,12 @@ mod tests {
     #[test]
     fn only_x_image_urls_are_shown() {
         assert!(safe_avatar(Some("https://pbs.twimg.com/profile_images/1/a_normal.jpg".into())).is_some());
-        for bad in ["http://pbs.twimg.com/a.jpg", "https://evil.example/a.jpg", "https://pbs.twimg.com.evil.example/a", "https://pbs.twimg.com/a\" onerror=\"x"] {
+        for bad in [
+            "http://pbs.twimg.com/a.jpg",
+            "https://evil.example/a.jpg",
+            "https://pbs.twimg.com.evil.example/a",
+            "https://pbs.twimg.com/a\" onerror=\"x",
+        ] {
             assert_eq!(safe_avatar(Some(bad.into())), None, "{bad}");
         }
     }

@@ -72,7 +72,12 @@ fn label(name: &str) -> String {
 }
 
 /// Creates a key. `Ok(None)` when the organization already has [`MAX_ACTIVE`] active keys.
-pub async fn create(pool: &AnyPool, org_id: &str, name: &ApiKeyName, actor: &str) -> Result<Option<CreatedKey>, ServerError> {
+pub async fn create(
+    pool: &AnyPool,
+    org_id: &str,
+    name: &ApiKeyName,
+    actor: &str,
+) -> Result<Option<CreatedKey>, ServerError> {
     let mut bytes = zeroize::Zeroizing::new([0u8; KEY_BYTES]);
     rand::rngs::OsRng.fill_bytes(bytes.as_mut());
     let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes.as_ref()));
@@ -106,7 +111,16 @@ pub async fn create(pool: &AnyPool, org_id: &str, name: &ApiKeyName, actor: &str
     .bind(view.created_at)
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut tx, org_id, view.created_at, actor, "Created an API key", &label(&view.name), &format!("{}…", view.prefix)).await?;
+    audit::record(
+        &mut tx,
+        org_id,
+        view.created_at,
+        actor,
+        "Created an API key",
+        &label(&view.name),
+        &format!("{}…", view.prefix),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(CreatedKey { key, view }))
 }
@@ -170,21 +184,24 @@ pub async fn authenticate(pool: &AnyPool, key: &str) -> Result<Option<KeyHolder>
     if !well_formed(key) {
         return Ok(None);
     }
-    let row: Option<(String, String, String, Option<i64>)> =
-        sqlx::query_as("select id, org_id, name, last_used_at from api_keys where key_hash = $1 and revoked_at is null")
-            .bind(hash(key))
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
+        "select id, org_id, name, last_used_at from api_keys where key_hash = $1 and revoked_at is null",
+    )
+    .bind(hash(key))
+    .fetch_optional(pool)
+    .await?;
     let Some((key_id, org_id, name, last_used_at)) = row else { return Ok(None) };
     let t = now();
     if last_used_at.is_none_or(|u| t - u >= TOUCH_EVERY_SECS) {
         // Conditional, so that of many concurrent first requests one writes.
-        sqlx::query("update api_keys set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at <= $3)")
-            .bind(t)
-            .bind(&key_id)
-            .bind(t - TOUCH_EVERY_SECS)
-            .execute(pool)
-            .await?;
+        sqlx::query(
+            "update api_keys set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at <= $3)",
+        )
+        .bind(t)
+        .bind(&key_id)
+        .bind(t - TOUCH_EVERY_SECS)
+        .execute(pool)
+        .await?;
     }
     Ok(Some(KeyHolder { key_id, org_id, name }))
 }

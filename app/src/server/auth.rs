@@ -9,9 +9,8 @@ use crate::error::AppError;
 
 /// The application state, provided to every page render and server function by the router.
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        super::ServerError::Other("AppState missing from the Leptos context".into()).into()
-    })
+    use_context::<AppState>()
+        .ok_or_else(|| super::ServerError::Other("AppState missing from the Leptos context".into()).into())
 }
 
 /// The request's session (tower-sessions puts it in the request extensions).

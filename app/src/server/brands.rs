@@ -23,32 +23,37 @@ impl From<BrandRow> for BrandView {
 }
 
 pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<BrandView>, ServerError> {
-    let rows: Vec<BrandRow> = sqlx::query_as(
-        "select id, name, created_at, updated_at from brands where org_id = $1 order by name_key, id",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<BrandRow> =
+        sqlx::query_as("select id, name, created_at, updated_at from brands where org_id = $1 order by name_key, id")
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// How the audit trail names a card or a credentials target: "Organization default" or
 /// "Brand “Acme”"; `None` when the brand is not the organization's.
-pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(exec: E, org_id: &str, brand_id: Option<&str>) -> Result<Option<String>, ServerError> {
+pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    org_id: &str,
+    brand_id: Option<&str>,
+) -> Result<Option<String>, ServerError> {
     let Some(b) = brand_id else { return Ok(Some("Organization default".to_owned())) };
-    let name: Option<String> =
-        sqlx::query_scalar("select name from brands where org_id = $1 and id = $2").bind(org_id).bind(b).fetch_optional(exec).await?;
+    let name: Option<String> = sqlx::query_scalar("select name from brands where org_id = $1 and id = $2")
+        .bind(org_id)
+        .bind(b)
+        .fetch_optional(exec)
+        .await?;
     Ok(name.map(|n| format!("Brand “{n}”")))
 }
 
 pub async fn get(pool: &AnyPool, org_id: &str, id: &str) -> Result<Option<BrandView>, ServerError> {
-    let row: Option<BrandRow> = sqlx::query_as(
-        "select id, name, created_at, updated_at from brands where org_id = $1 and id = $2",
-    )
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<BrandRow> =
+        sqlx::query_as("select id, name, created_at, updated_at from brands where org_id = $1 and id = $2")
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.map(Into::into))
 }
 
@@ -72,12 +77,19 @@ pub async fn create(pool: &AnyPool, org_id: &str, name: &BrandName) -> Result<Br
 
 /// The message for a name the organization already uses.
 pub fn duplicate_name() -> crate::error::AppError {
-    crate::error::AppError::conflict("name", "Your organization already has a brand with this name. Choose another name.")
+    crate::error::AppError::conflict(
+        "name",
+        "Your organization already has a brand with this name. Choose another name.",
+    )
 }
 
 /// Creates a brand from a name as typed, with a message for a bad or taken name: what the
 /// dashboard and the public API (`POST /v1/brands`) both do.
-pub async fn create_from_input(pool: &AnyPool, org_id: &str, raw_name: &str) -> Result<BrandView, crate::error::AppError> {
+pub async fn create_from_input(
+    pool: &AnyPool,
+    org_id: &str,
+    raw_name: &str,
+) -> Result<BrandView, crate::error::AppError> {
     let name = BrandName::parse(raw_name)?;
     match create(pool, org_id, &name).await {
         Ok(b) => {
@@ -91,25 +103,20 @@ pub async fn create_from_input(pool: &AnyPool, org_id: &str, raw_name: &str) -> 
 
 /// Renames a brand; `Ok(false)` when there is no such brand in the organization.
 pub async fn rename(pool: &AnyPool, org_id: &str, id: &str, name: &BrandName) -> Result<bool, ServerError> {
-    let done = sqlx::query(
-        "update brands set name = $1, name_key = $2, updated_at = $3 where org_id = $4 and id = $5",
-    )
-    .bind(name.as_str())
-    .bind(name.key())
-    .bind(now())
-    .bind(org_id)
-    .bind(id)
-    .execute(pool)
-    .await?;
+    let done = sqlx::query("update brands set name = $1, name_key = $2, updated_at = $3 where org_id = $4 and id = $5")
+        .bind(name.as_str())
+        .bind(name.key())
+        .bind(now())
+        .bind(org_id)
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes a brand; `Ok(false)` when there is no such brand in the organization.
 pub async fn delete(pool: &AnyPool, org_id: &str, id: &str) -> Result<bool, ServerError> {
-    let done = sqlx::query("delete from brands where org_id = $1 and id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("delete from brands where org_id = $1 and id = $2").bind(org_id).bind(id).execute(pool).await?;
     Ok(done.rows_affected() == 1)
 }

@@ -21,12 +21,18 @@ impl TrustedProxies {
                 Some((a, l)) => (a, Some(l)),
                 None => (item, None),
             };
-            let addr: IpAddr = addr.parse().map_err(|_| format!("`{item}` is not an IP address or a CIDR range such as 10.0.0.0/8"))?;
+            let addr: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("`{item}` is not an IP address or a CIDR range such as 10.0.0.0/8"))?;
             let addr = addr.to_canonical();
             let max = if addr.is_ipv4() { 32 } else { 128 };
             let len = match len {
                 None => max,
-                Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(|| format!("`{item}`: the prefix length must be 0 to {max}"))?,
+                Some(l) => l
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|l| *l <= max)
+                    .ok_or_else(|| format!("`{item}`: the prefix length must be 0 to {max}"))?,
             };
             nets.push((addr, len));
         }

@@ -6,12 +6,12 @@ use tower_sessions::Session;
 
 use super::accounts::{self, Connection, UseError};
 use super::oauth_flows::{self, Flow, NewFlow, StartedBy};
-use super::x_client::{ApiError, TokenError};
 use super::rate_limit::{self, Limit, Limited};
+use super::x_client::{ApiError, TokenError};
 use super::{AppState, brands, credentials};
 use crate::domain::{
-    ACCOUNTS_PAGE, Action, AccountsOverview, CardApp, CheckResult, ConnectResult, DisconnectOutcome, PlatformCard, SCOPES, Viewer,
-    callback_url, missing_scopes,
+    ACCOUNTS_PAGE, AccountsOverview, Action, CardApp, CheckResult, ConnectResult, DisconnectOutcome, PlatformCard,
+    SCOPES, Viewer, callback_url, missing_scopes,
 };
 use crate::error::AppError;
 
@@ -21,11 +21,20 @@ pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverv
     let pool = state.db.pool();
     let creds = credentials::summaries(pool, &viewer.org_id).await?;
     let app_of = |brand_id: Option<&str>| {
-        creds.iter().find(|c| c.brand_id.as_deref() == brand_id).map(|c| CardApp { client_id_preview: c.client_id_preview.clone(), own: brand_id.is_some() })
+        creds
+            .iter()
+            .find(|c| c.brand_id.as_deref() == brand_id)
+            .map(|c| CardApp { client_id_preview: c.client_id_preview.clone(), own: brand_id.is_some() })
     };
     let accounts = accounts::list(pool, &viewer.org_id).await?;
-    let on_card = |brand_id: Option<&str>| accounts.iter().filter(|a| a.brand_id.as_deref() == brand_id).cloned().collect();
-    let mut cards = vec![PlatformCard { brand_id: None, title: "Organization default".to_owned(), app: app_of(None), accounts: on_card(None) }];
+    let on_card =
+        |brand_id: Option<&str>| accounts.iter().filter(|a| a.brand_id.as_deref() == brand_id).cloned().collect();
+    let mut cards = vec![PlatformCard {
+        brand_id: None,
+        title: "Organization default".to_owned(),
+        app: app_of(None),
+        accounts: on_card(None),
+    }];
     for b in brands::list(pool, &viewer.org_id).await? {
         cards.push(PlatformCard {
             app: app_of(Some(&b.id)).or_else(|| app_of(None)),
@@ -46,7 +55,11 @@ pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverv
 /// The accounts page with a result for a card: `/accounts?connect=<result>&for=<card>[&account=<id>]#<card>`.
 pub fn result_url(result: ConnectResult, brand_id: Option<&str>, account_id: Option<&str>) -> String {
     let card = brand_id.unwrap_or("default");
-    let mut url = format!("{ACCOUNTS_PAGE}?connect={}&for={}", result.as_str(), crate::components::layout::encode_query_value(card));
+    let mut url = format!(
+        "{ACCOUNTS_PAGE}?connect={}&for={}",
+        result.as_str(),
+        crate::components::layout::encode_query_value(card)
+    );
     if let Some(a) = account_id {
         url.push_str(&format!("&account={}", crate::components::layout::encode_query_value(a)));
     }
@@ -94,13 +107,25 @@ pub async fn start(
     let started = start_flow(
         state,
         Some(session),
-        NewFlow { org_id: &viewer.org_id, started_by: StartedBy::User(&viewer.user_id), brand_id, account_id, credentials: &creds },
+        NewFlow {
+            org_id: &viewer.org_id,
+            started_by: StartedBy::User(&viewer.user_id),
+            brand_id,
+            account_id,
+            credentials: &creds,
+        },
     )
     .await?;
     use secrecy::ExposeSecret as _;
     let url = state
         .x
-        .consent_url(&creds.client_id, &callback_url(&state.config.public_url), &SCOPES, &started.state, started.verifier.expose_secret())
+        .consent_url(
+            &creds.client_id,
+            &callback_url(&state.config.public_url),
+            &SCOPES,
+            &started.state,
+            started.verifier.expose_secret(),
+        )
         .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
     tracing::info!(org_id = %viewer.org_id, brand_id = brand_id.unwrap_or("-"), reconnect = account_id.is_some(), credential_id = %creds.credential_id, "connect started");
     Ok(url)
@@ -109,9 +134,15 @@ pub async fn start(
 /// Starts a flow within the organization's limits, shared by Connect, Reconnect and connect
 /// links: so many starts a minute (`PERCH_CONNECT_RATE_LIMIT`) and so many open flows at once
 /// (`PERCH_CONNECT_OPEN_LIMIT`); over either, 429 `throttled` with when to try again.
-async fn start_flow(state: &AppState, session: Option<&Session>, flow: NewFlow<'_>) -> Result<oauth_flows::Started, AppError> {
+async fn start_flow(
+    state: &AppState,
+    session: Option<&Session>,
+    flow: NewFlow<'_>,
+) -> Result<oauth_flows::Started, AppError> {
     let limits = &state.config.limits;
-    if let Some(limited) = rate_limit::hit(&state.db, Limit::ConnectStarts, flow.org_id, limits.connect_starts_per_org).await? {
+    if let Some(limited) =
+        rate_limit::hit(&state.db, Limit::ConnectStarts, flow.org_id, limits.connect_starts_per_org).await?
+    {
         tracing::info!(org_id = flow.org_id, "connect start over the organization's limit");
         return Err(limited.error());
     }
@@ -193,7 +224,11 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
         return Ok(Completed::failed(ConnectResult::Cancelled));
     };
     let redirect_uri = callback_url(&state.config.public_url);
-    let tokens = match state.x.exchange_code(&flow.client_id, &flow.client_secret, &redirect_uri, code, &flow.verifier, &SCOPES).await {
+    let tokens = match state
+        .x
+        .exchange_code(&flow.client_id, &flow.client_secret, &redirect_uri, code, &flow.verifier, &SCOPES)
+        .await
+    {
         Ok(t) => t,
         Err(e) => {
             let result = exchange_failure(&e);
@@ -265,28 +300,47 @@ pub struct ConnectLink {
 
 /// `POST /v1/accounts/connect`: starts a flow bound to the key's organization and the card, not
 /// to any browser. No credentials for the card: `byok_credentials_missing`.
-pub async fn link(state: &AppState, key: &super::api_keys::KeyHolder, brand_id: Option<&str>) -> Result<ConnectLink, AppError> {
+pub async fn link(
+    state: &AppState,
+    key: &super::api_keys::KeyHolder,
+    brand_id: Option<&str>,
+) -> Result<ConnectLink, AppError> {
     let pool = state.db.pool();
     if let Some(b) = brand_id {
         brands::get(pool, &key.org_id, b).await?.ok_or_else(|| AppError::not_found("brand"))?;
     }
     let Some(creds) = credentials::resolve(pool, &state.vault, &key.org_id, brand_id).await? else {
-        let whose = if brand_id.is_some() { "this brand, nor a default for the organization" } else { "the organization" };
+        let whose =
+            if brand_id.is_some() { "this brand, nor a default for the organization" } else { "the organization" };
         return Err(AppError::new(
             crate::error::ErrorCode::ByokCredentialsMissing,
-            format!("No X app credentials are saved for {whose}. An owner or admin saves them in Perch's dashboard (Settings → Twitter integration) or with `perch credentials set`; then ask for the link again."),
+            format!(
+                "No X app credentials are saved for {whose}. An owner or admin saves them in Perch's dashboard (Settings → Twitter integration) or with `perch credentials set`; then ask for the link again."
+            ),
         ));
     };
     let started = start_flow(
         state,
         None,
-        NewFlow { org_id: &key.org_id, started_by: StartedBy::ApiKey(&key.key_id), brand_id, account_id: None, credentials: &creds },
+        NewFlow {
+            org_id: &key.org_id,
+            started_by: StartedBy::ApiKey(&key.key_id),
+            brand_id,
+            account_id: None,
+            credentials: &creds,
+        },
     )
     .await?;
     use secrecy::ExposeSecret as _;
     let auth_url = state
         .x
-        .consent_url(&creds.client_id, &callback_url(&state.config.public_url), &SCOPES, &started.state, started.verifier.expose_secret())
+        .consent_url(
+            &creds.client_id,
+            &callback_url(&state.config.public_url),
+            &SCOPES,
+            &started.state,
+            started.verifier.expose_secret(),
+        )
         .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
     tracing::info!(org_id = %key.org_id, key_id = %key.key_id, brand_id = brand_id.unwrap_or("-"), credential_id = %creds.credential_id, "connect link made");
     Ok(ConnectLink {
@@ -335,7 +389,8 @@ fn exchange_failure(e: &TokenError) -> ConnectResult {
 /// marks the account as needed; a refused access token gets one more try with a newer token.
 pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Result<(String, CheckResult), AppError> {
     let pool = state.db.pool();
-    let account = accounts::get(pool, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
+    let account =
+        accounts::get(pool, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
     let mut refused: Option<secrecy::SecretString> = None;
     let result = loop {
         let usable = match accounts::usable(state, &viewer.org_id, account_id, refused.as_ref()).await {
@@ -352,7 +407,13 @@ pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Resul
             }
             Err(ApiError::Unauthorized) if refused.is_none() => refused = Some(usable.access_token),
             Err(ApiError::Unauthorized) => {
-                accounts::mark_needs_reconnection(pool, &viewer.org_id, account_id, crate::domain::ReconnectReason::TokenRejected).await?;
+                accounts::mark_needs_reconnection(
+                    pool,
+                    &viewer.org_id,
+                    account_id,
+                    crate::domain::ReconnectReason::TokenRejected,
+                )
+                .await?;
                 break CheckResult::NeedsReconnection;
             }
             Err(ApiError::Forbidden(_)) => break CheckResult::Forbidden,
@@ -367,8 +428,14 @@ pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Resul
 /// **Disconnect**: deletes the account's tokens, then revokes them at X (refresh token first:
 /// with it goes the grant). A revocation that fails still disconnects, and says so (docs/security.md
 /// F.32). `actor` names who disconnected it in the audit trail (a user's email, an API key).
-pub async fn disconnect(state: &AppState, org_id: &str, actor: &str, account_id: &str) -> Result<DisconnectOutcome, AppError> {
-    let r = accounts::remove(state, org_id, account_id, actor).await?.ok_or_else(|| AppError::not_found("X account"))?;
+pub async fn disconnect(
+    state: &AppState,
+    org_id: &str,
+    actor: &str,
+    account_id: &str,
+) -> Result<DisconnectOutcome, AppError> {
+    let r =
+        accounts::remove(state, org_id, account_id, actor).await?.ok_or_else(|| AppError::not_found("X account"))?;
     let revoked = match &r.credentials {
         None => false,
         Some(c) => revoke_at_x(state, c, &r.access_token, r.refresh_token.as_ref()).await,
@@ -432,15 +499,27 @@ mod tests {
 
     #[test]
     fn exchange_failures_follow_x_descriptions() {
-        assert_eq!(exchange_failure(&refused("unauthorized_client", "Missing valid authorization header")), ConnectResult::InvalidClient);
-        assert_eq!(exchange_failure(&refused("invalid_client", "")), ConnectResult::InvalidClient);
-        assert_eq!(exchange_failure(&refused("invalid_request", "Value passed for the authorization code was invalid.")), ConnectResult::CodeInvalid);
         assert_eq!(
-            exchange_failure(&refused("invalid_request", "Value passed for the redirect uri did not match the uri of the authorization code.")),
+            exchange_failure(&refused("unauthorized_client", "Missing valid authorization header")),
+            ConnectResult::InvalidClient
+        );
+        assert_eq!(exchange_failure(&refused("invalid_client", "")), ConnectResult::InvalidClient);
+        assert_eq!(
+            exchange_failure(&refused("invalid_request", "Value passed for the authorization code was invalid.")),
+            ConnectResult::CodeInvalid
+        );
+        assert_eq!(
+            exchange_failure(&refused(
+                "invalid_request",
+                "Value passed for the redirect uri did not match the uri of the authorization code."
+            )),
             ConnectResult::RedirectMismatch
         );
         assert_eq!(
-            exchange_failure(&refused("invalid_request", "Value passed for the code verifier did not match the code challenge.")),
+            exchange_failure(&refused(
+                "invalid_request",
+                "Value passed for the code verifier did not match the code challenge."
+            )),
             ConnectResult::VerifierMismatch
         );
         assert_eq!(exchange_failure(&refused("invalid_grant", "")), ConnectResult::CodeInvalid);
@@ -450,7 +529,13 @@ mod tests {
 
     #[test]
     fn result_urls_are_fixed_internal_pages() {
-        assert_eq!(result_url(ConnectResult::Connected, None, Some("xac_1")), "/accounts?connect=connected&for=default&account=xac_1#card-default");
-        assert_eq!(result_url(ConnectResult::Cancelled, Some("brd_1"), None), "/accounts?connect=cancelled&for=brd_1#card-brd_1");
+        assert_eq!(
+            result_url(ConnectResult::Connected, None, Some("xac_1")),
+            "/accounts?connect=connected&for=default&account=xac_1#card-default"
+        );
+        assert_eq!(
+            result_url(ConnectResult::Cancelled, Some("brd_1"), None),
+            "/accounts?connect=cancelled&for=brd_1#card-brd_1"
+        );
     }
 }

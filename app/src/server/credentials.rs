@@ -61,7 +61,8 @@ impl Row {
             (Some(result), Some(at)) => Some(LastTest { result, at }),
             _ => None,
         };
-        let sealed_with_missing_key = vault.missing_key(&self.client_id_head).or_else(|| vault.missing_key(&self.client_secret_head));
+        let sealed_with_missing_key =
+            vault.missing_key(&self.client_id_head).or_else(|| vault.missing_key(&self.client_secret_head));
         CredentialView {
             id: self.id,
             brand_id: self.brand_id,
@@ -98,7 +99,12 @@ pub async fn list(pool: &AnyPool, vault: &KeyRing, org_id: &str) -> Result<Vec<C
     Ok(rows.into_iter().map(|r| r.into_view(vault)).collect())
 }
 
-pub async fn get(pool: &AnyPool, vault: &KeyRing, org_id: &str, target: Target<'_>) -> Result<Option<CredentialView>, ServerError> {
+pub async fn get(
+    pool: &AnyPool,
+    vault: &KeyRing,
+    org_id: &str,
+    target: Target<'_>,
+) -> Result<Option<CredentialView>, ServerError> {
     let sql = format!("select {COLUMNS} from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
     let mut q = sqlx::query_as::<_, Row>(&sql).bind(org_id);
     if let Some(b) = target {
@@ -127,7 +133,13 @@ impl SealedRow {
             .map_err(|_| ServerError::Other("a stored Client ID no longer parses".into()))?;
         let client_secret = ClientSecret::parse(secret.expose_secret())
             .map_err(|_| ServerError::Other("a stored Client Secret no longer parses".into()))?;
-        Ok(Resolved { credential_id: self.id, brand_id: self.brand_id, client_id, client_secret, generation: self.generation })
+        Ok(Resolved {
+            credential_id: self.id,
+            brand_id: self.brand_id,
+            client_id,
+            client_secret,
+            generation: self.generation,
+        })
     }
 }
 
@@ -149,7 +161,12 @@ async fn sealed(
 
 /// The credentials a connection for `brand_id` uses: the brand's override if it has one, else
 /// the organization default; `None` when neither exists.
-pub async fn resolve(pool: &AnyPool, vault: &KeyRing, org_id: &str, brand_id: Option<&str>) -> Result<Option<Resolved>, ServerError> {
+pub async fn resolve(
+    pool: &AnyPool,
+    vault: &KeyRing,
+    org_id: &str,
+    brand_id: Option<&str>,
+) -> Result<Option<Resolved>, ServerError> {
     let mut tx = pool.begin().await?;
     let mut row = None;
     if let Some(b) = brand_id {
@@ -164,7 +181,12 @@ pub async fn resolve(pool: &AnyPool, vault: &KeyRing, org_id: &str, brand_id: Op
 
 /// The credentials record `credential_id` of the organization, opened: what refreshes and
 /// revokes the tokens it issued. `None` once it was replaced by another app or removed.
-pub async fn open_by_id(pool: &AnyPool, vault: &KeyRing, org_id: &str, credential_id: &str) -> Result<Option<Resolved>, ServerError> {
+pub async fn open_by_id(
+    pool: &AnyPool,
+    vault: &KeyRing,
+    org_id: &str,
+    credential_id: &str,
+) -> Result<Option<Resolved>, ServerError> {
     let row: Option<SealedRow> = sqlx::query_as(
         "select id, brand_id, client_id_enc, client_secret_enc, generation from twitter_credentials where org_id = $1 and id = $2",
     )
@@ -296,7 +318,9 @@ pub async fn save(
     });
     audit::record(&mut tx, org_id, t, actor.email, action, actor.target_label, &detail).await?;
     tx.commit().await?;
-    let credential = get(pool, vault, org_id, target).await?.ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
+    let credential = get(pool, vault, org_id, target)
+        .await?
+        .ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
     Ok(SaveOutcome { change, credential, accounts_to_reconnect: Vec::new() })
 }
 
@@ -343,7 +367,8 @@ pub async fn record_test(
 pub async fn remove(pool: &AnyPool, actor: &Actor<'_>, target: Target<'_>) -> Result<Option<String>, ServerError> {
     let org_id = actor.org_id;
     let mut tx = begin_org_write(pool, org_id).await?;
-    let sql = format!("select client_id_preview from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
+    let sql =
+        format!("select client_id_preview from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
     let mut q = sqlx::query_scalar::<_, String>(&sql).bind(org_id);
     if let Some(b) = target {
         q = q.bind(b);

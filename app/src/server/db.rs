@@ -85,8 +85,8 @@ impl Db {
     /// Connects, creating the SQLite file (and turning on WAL) on first use.
     pub async fn connect(url: &str) -> Result<Self, ServerError> {
         install_default_drivers();
-        let backend = Backend::from_url(url)
-            .ok_or_else(|| ServerError::Other("unsupported database URL scheme".into()))?;
+        let backend =
+            Backend::from_url(url).ok_or_else(|| ServerError::Other("unsupported database URL scheme".into()))?;
         let (typed, max) = match backend {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)?

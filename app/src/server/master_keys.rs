@@ -122,9 +122,11 @@ pub async fn in_use(pool: &AnyPool, now: i64) -> Result<KeysInUse, ServerError> 
             }
         }
     }
-    let recorded: Vec<(i64, i64)> = sqlx::query_as("select key_id, first_seen_at from master_keys").fetch_all(pool).await?;
+    let recorded: Vec<(i64, i64)> =
+        sqlx::query_as("select key_id, first_seen_at from master_keys").fetch_all(pool).await?;
     for (id, at) in recorded {
-        let id = u32::try_from(id).map_err(|_| ServerError::Other(format!("master_keys holds {id}, which is not a key id")))?;
+        let id = u32::try_from(id)
+            .map_err(|_| ServerError::Other(format!("master_keys holds {id}, which is not a key id")))?;
         keys.entry(id).or_default().recorded_at = Some(at);
     }
     Ok(KeysInUse(keys))

@@ -35,10 +35,7 @@ pub use state::AppState;
 
 /// Seconds since the Unix epoch; every timestamp Perch stores is one of these.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// The Content-Security-Policy of an HTML page (docs/security.md D.23): scripts only from this origin

@@ -127,12 +127,13 @@ pub async fn start(
     // Counted and inserted alone per organization, on every instance: two starts at once must
     // not both see one flow left under the cap.
     let mut tx = super::db::begin_org_write(pool, flow.org_id).await?;
-    let (open, oldest): (i64, Option<i64>) =
-        sqlx::query_as("select count(*), min(expires_at) from twitter_oauth_flows where org_id = $1 and expires_at >= $2")
-            .bind(flow.org_id)
-            .bind(t)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (open, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "select count(*), min(expires_at) from twitter_oauth_flows where org_id = $1 and expires_at >= $2",
+    )
+    .bind(flow.org_id)
+    .bind(t)
+    .fetch_one(&mut *tx)
+    .await?;
     if open >= max_open {
         return Ok(Err(Full { retry_after: (oldest.unwrap_or(t + FLOW_TTL_SECS) - t).max(1) }));
     }
@@ -178,10 +179,11 @@ pub async fn started_here(session: &Session, state: &str) -> Result<bool, Server
 /// Whether `state` belongs to a connect link (started by an API key), without taking the flow:
 /// `None` when no flow has this state (never had, or it was taken).
 pub async fn is_link(pool: &AnyPool, state: &str) -> Result<Option<bool>, ServerError> {
-    let key: Option<Option<String>> = sqlx::query_scalar("select api_key_id from twitter_oauth_flows where state_hash = $1")
-        .bind(state_hash(state))
-        .fetch_optional(pool)
-        .await?;
+    let key: Option<Option<String>> =
+        sqlx::query_scalar("select api_key_id from twitter_oauth_flows where state_hash = $1")
+            .bind(state_hash(state))
+            .fetch_optional(pool)
+            .await?;
     Ok(key.map(|k| k.is_some()))
 }
 
@@ -217,9 +219,10 @@ pub async fn take(pool: &AnyPool, vault: &KeyRing, state: &str) -> Result<Option
     let Sealed { client_id, client_secret, verifier } =
         serde_json::from_slice(&plain).map_err(|e| ServerError::Other(format!("opening a flow: {e}")))?;
     let client_secret = zeroize::Zeroizing::new(client_secret);
-    let client_id = ClientId::parse(&client_id).map_err(|_| ServerError::Other("a flow's Client ID no longer parses".into()))?;
-    let client_secret =
-        ClientSecret::parse(&client_secret).map_err(|_| ServerError::Other("a flow's Client Secret no longer parses".into()))?;
+    let client_id =
+        ClientId::parse(&client_id).map_err(|_| ServerError::Other("a flow's Client ID no longer parses".into()))?;
+    let client_secret = ClientSecret::parse(&client_secret)
+        .map_err(|_| ServerError::Other("a flow's Client Secret no longer parses".into()))?;
     let verifier = SecretString::from(verifier);
     let started_by = match (row.user_id, row.api_key_id) {
         (Some(u), _) => StartedBy::User(u),
@@ -244,7 +247,11 @@ pub async fn take(pool: &AnyPool, vault: &KeyRing, state: &str) -> Result<Option
 
 /// Deletes abandoned flows (the periodic clean-up).
 pub async fn forget_expired(pool: &AnyPool) -> Result<u64, ServerError> {
-    Ok(sqlx::query("delete from twitter_oauth_flows where expires_at < $1").bind(now()).execute(pool).await?.rows_affected())
+    Ok(sqlx::query("delete from twitter_oauth_flows where expires_at < $1")
+        .bind(now())
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 #[cfg(test)]
@@ -285,7 +292,10 @@ mod tests {
         async fn one_link_flow(dir: &std::path::Path) -> (Db, KeyRing, String) {
             let db = Db::connect(&format!("sqlite://{}", dir.join("perch.db").display())).await.unwrap();
             db.migrate().await.unwrap();
-            sqlx::query("insert into organizations (id, name, created_at) values ('org_1', 'Acme', 0)").execute(db.pool()).await.unwrap();
+            sqlx::query("insert into organizations (id, name, created_at) values ('org_1', 'Acme', 0)")
+                .execute(db.pool())
+                .await
+                .unwrap();
             let vault = KeyRing::new(vec![MasterKey::generate()]).unwrap();
             let credentials = Resolved {
                 credential_id: "crd_1".into(),
@@ -294,7 +304,13 @@ mod tests {
                 client_secret: ClientSecret::parse("kJ9_x2Lm-QpR7sT4vW8yZ1aB3cD5eF6gH0iJ2kL4mN6oP8qR0s").unwrap(),
                 generation: 1,
             };
-            let flow = NewFlow { org_id: "org_1", started_by: StartedBy::ApiKey("key_1"), brand_id: None, account_id: None, credentials: &credentials };
+            let flow = NewFlow {
+                org_id: "org_1",
+                started_by: StartedBy::ApiKey("key_1"),
+                brand_id: None,
+                account_id: None,
+                credentials: &credentials,
+            };
             let started = start(db.pool(), &vault, None, flow, 1).await.unwrap().unwrap();
             (db, vault, started.state)
         }

@@ -29,16 +29,13 @@ pub async fn settings(pool: &AnyPool, org_id: &str) -> Result<Option<OrgSettings
             .fetch_optional(pool)
             .await?;
     let Some((id, name, created_at)) = org else { return Ok(None) };
-    let members: Vec<MemberRow> = sqlx::query_as(
-        "select id, email, role, created_at from users where org_id = $1 order by created_at, email",
-    )
-    .bind(org_id)
-    .fetch_all(pool)
-    .await?;
-    let brand_count: i64 = sqlx::query_scalar("select count(*) from brands where org_id = $1")
-        .bind(org_id)
-        .fetch_one(pool)
-        .await?;
+    let members: Vec<MemberRow> =
+        sqlx::query_as("select id, email, role, created_at from users where org_id = $1 order by created_at, email")
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+    let brand_count: i64 =
+        sqlx::query_scalar("select count(*) from brands where org_id = $1").bind(org_id).fetch_one(pool).await?;
     Ok(Some(OrgSettings {
         org_id: id,
         name,

@@ -48,12 +48,19 @@ impl From<ServerError> for Failure {
 fn needs_reconnection(reason: ReconnectReason) -> AppError {
     AppError::new(
         ErrorCode::NeedsReconnection,
-        format!("The X account needs reconnection ({}): {} Hand its owner a new connect link (POST /v1/accounts/connect).", reason.as_str(), reason.message()),
+        format!(
+            "The X account needs reconnection ({}): {} Hand its owner a new connect link (POST /v1/accounts/connect).",
+            reason.as_str(),
+            reason.message()
+        ),
     )
 }
 
 fn unavailable(why: &str) -> AppError {
-    AppError::new(ErrorCode::XUnavailable, format!("X could not be reached or failed ({why}). Nothing was posted; try again later."))
+    AppError::new(
+        ErrorCode::XUnavailable,
+        format!("X could not be reached or failed ({why}). Nothing was posted; try again later."),
+    )
 }
 
 /// What a 429 means for the client: which limit, and seconds until it resets (at least 1; 60
@@ -66,7 +73,10 @@ fn rate_limited(limit: RateLimited, t: i64) -> Failure {
         LimitKind::App24h => "the X app's 24-hour limit of posts, shared by every account connected through it",
     };
     Failure::RateLimited {
-        error: AppError::new(ErrorCode::RateLimited, format!("X's rate limit: {which} is used up. Try again in {retry_after_secs} seconds (Retry-After).")),
+        error: AppError::new(
+            ErrorCode::RateLimited,
+            format!("X's rate limit: {which} is used up. Try again in {retry_after_secs} seconds (Retry-After)."),
+        ),
         retry_after_secs,
     }
 }
@@ -107,7 +117,10 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
                     // The post exists on X: say so, so that the client does not post it again.
                     tracing::error!(org_id, x_post_id = %view.x_post_id, error = %e, "posted, but recording the post failed");
                     let mut err: AppError = e.into();
-                    err.message = format!("X published the post (id {}), but Perch could not record it. Do not send it again.", view.x_post_id);
+                    err.message = format!(
+                        "X published the post (id {}), but Perch could not record it. Do not send it again.",
+                        view.x_post_id
+                    );
                     return Err(err.into());
                 }
                 tracing::info!(org_id, account_id = %view.account_id, post_id = %view.id, x_post_id = %view.x_post_id, "posted");
@@ -115,11 +128,18 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
             }
             Err(PostError::Unauthorized) if refused.is_none() => refused = Some(usable.access_token),
             Err(PostError::Unauthorized) => {
-                accounts::mark_needs_reconnection(state.db.pool(), org_id, new.account_id, ReconnectReason::TokenRejected).await?;
+                accounts::mark_needs_reconnection(
+                    state.db.pool(),
+                    org_id,
+                    new.account_id,
+                    ReconnectReason::TokenRejected,
+                )
+                .await?;
                 return Err(needs_reconnection(ReconnectReason::TokenRejected).into());
             }
             Err(PostError::Forbidden(detail)) => {
-                let missing: Vec<&str> = POST_SCOPES.iter().copied().filter(|s| !usable.scopes.iter().any(|g| g == s)).collect();
+                let missing: Vec<&str> =
+                    POST_SCOPES.iter().copied().filter(|s| !usable.scopes.iter().any(|g| g == s)).collect();
                 if !missing.is_empty() {
                     return Err(AppError::new(
                         ErrorCode::MissingScopes,
@@ -141,7 +161,9 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
             }
             Err(PostError::RateLimited(limit)) => return Err(rate_limited(limit, now())),
             Err(PostError::Invalid(detail)) => {
-                return Err(AppError::new(ErrorCode::XRejected, format!("X refused the post as invalid: {detail}")).into());
+                return Err(
+                    AppError::new(ErrorCode::XRejected, format!("X refused the post as invalid: {detail}")).into()
+                );
             }
             Err(PostError::Unreachable(why)) => return Err(unavailable(&why).into()),
         }

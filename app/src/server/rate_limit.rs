@@ -34,7 +34,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { api_per_key: 600, api_per_org: 1200, connect_starts_per_org: 30, open_flows_per_org: 50, credential_tests_per_org: 10 }
+        Limits {
+            api_per_key: 600,
+            api_per_org: 1200,
+            connect_starts_per_org: 30,
+            open_flows_per_org: 50,
+            credential_tests_per_org: 10,
+        }
     }
 }
 
@@ -153,10 +159,16 @@ pub async fn hit_api(db: &Db, limits: &Limits, key_id: &str, org_id: &str) -> Re
         // SQLite has no data-modifying `with`; it runs in this process, so a second statement
         // costs no round trip over a network.
         Backend::Sqlite => {
-            let sql = format!("{} returning hits, window_start + {WINDOW_SECS} - {now}", upsert("$1", &window(backend)));
+            let sql =
+                format!("{} returning hits, window_start + {WINDOW_SECS} - {now}", upsert("$1", &window(backend)));
             let (key_hits, retry_after): (i64, i64) = sqlx::query_as(&sql).bind(&key_bucket).fetch_one(pool).await?;
             let org_hits = if key_hits <= limits.api_per_key {
-                Some(sqlx::query_scalar::<_, i64>(&format!("{} returning hits", upsert("$1", &window(backend)))).bind(&org_bucket).fetch_one(pool).await?)
+                Some(
+                    sqlx::query_scalar::<_, i64>(&format!("{} returning hits", upsert("$1", &window(backend))))
+                        .bind(&org_bucket)
+                        .fetch_one(pool)
+                        .await?,
+                )
             } else {
                 None
             };
@@ -166,13 +178,18 @@ pub async fn hit_api(db: &Db, limits: &Limits, key_id: &str, org_id: &str) -> Re
     if key_hits > limits.api_per_key {
         return Ok(Some(Limited { limit: Limit::ApiKey, max: limits.api_per_key, retry_after }));
     }
-    Ok(org_hits.filter(|h| *h > limits.api_per_org).map(|_| Limited { limit: Limit::ApiOrg, max: limits.api_per_org, retry_after }))
+    Ok(org_hits.filter(|h| *h > limits.api_per_org).map(|_| Limited {
+        limit: Limit::ApiOrg,
+        max: limits.api_per_org,
+        retry_after,
+    }))
 }
 
 /// Deletes counters of windows that are over (the periodic clean-up): a key or organization
 /// that comes back starts a new window anyway. By the database's clock, like the windows.
 pub async fn forget_stale(db: &Db) -> Result<u64, ServerError> {
-    let sql = format!("delete from rate_limit_windows where window_start < {} - {}", clock(db.backend()), 2 * WINDOW_SECS);
+    let sql =
+        format!("delete from rate_limit_windows where window_start < {} - {}", clock(db.backend()), 2 * WINDOW_SECS);
     Ok(sqlx::query(&sql).execute(db.pool()).await?.rows_affected())
 }
 

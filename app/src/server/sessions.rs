@@ -103,7 +103,9 @@ impl session_store::SessionStore for SessionStore {
             match inserted {
                 Ok(done) => {
                     if done.rows_affected() == 0 {
-                        tracing::info!("session not stored: its user was removed or signed out everywhere since the sign-in");
+                        tracing::info!(
+                            "session not stored: its user was removed or signed out everywhere since the sign-in"
+                        );
                     }
                     return Ok(());
                 }
@@ -217,7 +219,11 @@ pub async fn sign_in(session: &Session, user_id: &str) -> Result<(), tower_sessi
 /// [`sign_in`], for a caller that read the user's `session_epoch` together with the password hash
 /// it verified: if the user's sessions were ended in between (a password change), the new
 /// session is not stored either.
-pub async fn sign_in_at_epoch(session: &Session, user_id: &str, epoch: i64) -> Result<(), tower_sessions::session::Error> {
+pub async fn sign_in_at_epoch(
+    session: &Session,
+    user_id: &str,
+    epoch: i64,
+) -> Result<(), tower_sessions::session::Error> {
     start(session, user_id, Some(epoch)).await
 }
 

@@ -183,11 +183,12 @@ const EMPTY: Entry = Entry { failures: 0, in_flight: 0, locked_until: 0, updated
 /// transaction holds the whole database).
 async fn read(tx: &mut Transaction<'static, Any>, key: &str) -> Result<Entry, ServerError> {
     let lock = if tx.backend_name() == "PostgreSQL" { " for update" } else { "" };
-    let row: Option<Entry> =
-        sqlx::query_as(&format!("select failures, in_flight, locked_until, updated_at from login_throttle where key = $1{lock}"))
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row: Option<Entry> = sqlx::query_as(&format!(
+        "select failures, in_flight, locked_until, updated_at from login_throttle where key = $1{lock}"
+    ))
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(row.unwrap_or(EMPTY))
 }
 
@@ -265,7 +266,12 @@ impl Attempt {
         self.settle(pool, |e, t, _| e.release(t), false).await
     }
 
-    async fn settle(mut self, pool: &AnyPool, change: impl Fn(Entry, i64, Rule) -> Entry, forget_accounts: bool) -> Result<(), ServerError> {
+    async fn settle(
+        mut self,
+        pool: &AnyPool,
+        change: impl Fn(Entry, i64, Rule) -> Entry,
+        forget_accounts: bool,
+    ) -> Result<(), ServerError> {
         let t = now();
         let mut tx = begin(pool, &mut self.keys).await?;
         for k in &self.keys {

@@ -15,8 +15,8 @@ use super::credentials::{self, Actor};
 use super::vault::{Aad, KeyRing};
 use super::{AppState, brands, now};
 use crate::domain::{
-    Action, BrandCredentials, BrandId, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome, TestOutcome,
-    TwitterSettings, Viewer, callback_url,
+    Action, BrandCredentials, BrandId, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome,
+    TestOutcome, TwitterSettings, Viewer, callback_url,
 };
 use crate::error::AppError;
 
@@ -148,7 +148,9 @@ pub async fn test(
     let (id, secret) = parse_pair(client_id, client_secret)?;
     // Each test asks X's token endpoint: so many per minute per organization, on every instance.
     let max = state.config.limits.credential_tests_per_org;
-    if let Some(limited) = super::rate_limit::hit(&state.db, super::rate_limit::Limit::CredentialTests, &viewer.org_id, max).await? {
+    if let Some(limited) =
+        super::rate_limit::hit(&state.db, super::rate_limit::Limit::CredentialTests, &viewer.org_id, max).await?
+    {
         tracing::info!(org_id = %viewer.org_id, "credential test over the organization's limit");
         return Err(limited.error());
     }
@@ -233,7 +235,9 @@ pub async fn remove(state: &AppState, viewer: &Viewer, target: Option<&str>) -> 
             crate::error::ErrorCode::NotFound,
             match target {
                 None => "There are no default credentials to remove.",
-                Some(_) => "This brand has no credentials of its own to remove; it already uses the organization default.",
+                Some(_) => {
+                    "This brand has no credentials of its own to remove; it already uses the organization default."
+                }
             },
         )),
     }

@@ -109,16 +109,17 @@ pub enum OrgTarget<'a> {
 }
 
 pub async fn email_taken(pool: &AnyPool, email: &Email) -> Result<bool, ServerError> {
-    let n: i64 = sqlx::query_scalar("select count(*) from users where email = $1")
-        .bind(email.as_str())
-        .fetch_one(pool)
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from users where email = $1").bind(email.as_str()).fetch_one(pool).await?;
     Ok(n > 0)
 }
 
 /// The id and organization of the user with this email, if any (for the operator's commands).
 pub async fn by_email(pool: &AnyPool, email: &Email) -> Result<Option<(String, String)>, ServerError> {
-    Ok(sqlx::query_as("select id, org_id from users where email = $1").bind(email.as_str()).fetch_optional(pool).await?)
+    Ok(sqlx::query_as("select id, org_id from users where email = $1")
+        .bind(email.as_str())
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// The user's password hash, if the user exists.
@@ -166,10 +167,11 @@ pub async fn set_password(
     actor: Actor<'_>,
 ) -> Result<Option<PasswordSet>, ServerError> {
     let mut tx = begin_write(pool).await?;
-    let row: Option<(String, String, String)> = sqlx::query_as("select email, org_id, password_hash from users where id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("select email, org_id, password_hash from users where id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some((email, org_id, current)) = row else { return Ok(None) };
     let updated = sqlx::query("update users set password_hash = $1 where id = $2 and password_hash = $3")
         .bind(new_hash)
@@ -198,7 +200,8 @@ pub async fn sign_out_everywhere(pool: &AnyPool, viewer: &Viewer) -> Result<i64,
     let mut tx = begin_write(pool).await?;
     let ended = sessions::end_all(&mut tx, &viewer.user_id).await?;
     let detail = format!("{} session(s) signed out", ended.sessions);
-    audit::record(&mut tx, &viewer.org_id, now(), &viewer.email, "Signed out everywhere", &viewer.email, &detail).await?;
+    audit::record(&mut tx, &viewer.org_id, now(), &viewer.email, "Signed out everywhere", &viewer.email, &detail)
+        .await?;
     tx.commit().await?;
     Ok(ended.sessions)
 }
@@ -239,7 +242,9 @@ pub async fn remove(
 ) -> Result<Result<Removed, RemoveRefusal>, ServerError> {
     let mut tx = begin_org_write(pool, org_id).await?;
     let role_of = |id: String| {
-        sqlx::query_as::<_, (String, String)>("select email, role from users where id = $1 and org_id = $2").bind(id).bind(org_id)
+        sqlx::query_as::<_, (String, String)>("select email, role from users where id = $1 and org_id = $2")
+            .bind(id)
+            .bind(org_id)
     };
     let remover_role = match actor {
         Actor::User { user_id, .. } => {
@@ -272,8 +277,21 @@ pub async fn remove(
         }
     }
     let ended = sessions::end_all(&mut tx, target_id).await?;
-    sqlx::query("delete from users where id = $1 and org_id = $2").bind(target_id).bind(org_id).execute(&mut *tx).await?;
-    audit::record(&mut tx, org_id, now(), actor.name(), "Removed a member", &email, &format!("{}; {} session(s) signed out", role.label(), ended.sessions)).await?;
+    sqlx::query("delete from users where id = $1 and org_id = $2")
+        .bind(target_id)
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        org_id,
+        now(),
+        actor.name(),
+        "Removed a member",
+        &email,
+        &format!("{}; {} session(s) signed out", role.label(), ended.sessions),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Ok(Removed { email, role, sessions_ended: ended.sessions }))
 }

@@ -98,7 +98,6 @@ impl XClient {
     }
 }
 
-
 /// The oauth2 client for one X app's token endpoint, with Basic client authentication (X supports
 /// only `client_secret_basic` for confidential clients).
 type OAuthClient = oauth2::basic::BasicClient<
@@ -123,7 +122,10 @@ pub struct Tokens {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("expires_in", &self.expires_in).field("scopes", &self.scopes).finish_non_exhaustive()
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -164,7 +166,9 @@ impl XUser {
     /// The profile with control characters (a NUL included) taken out of what X users choose:
     /// Perch stores and shows these, and PostgreSQL cannot store a NUL.
     fn printable(self) -> XUser {
-        let clean = |s: String| if s.chars().any(char::is_control) { s.chars().filter(|c| !c.is_control()).collect() } else { s };
+        let clean = |s: String| {
+            if s.chars().any(char::is_control) { s.chars().filter(|c| !c.is_control()).collect() } else { s }
+        };
         XUser {
             id: clean(self.id),
             username: clean(self.username),
@@ -190,10 +194,21 @@ pub enum ApiError {
 impl XClient {
     /// X's consent page for one flow: `response_type=code`, the Client ID, the callback, the
     /// scopes, the state and an S256 PKCE challenge (docs/x-api.md "Authorize").
-    pub fn consent_url(&self, client_id: &ClientId, redirect_uri: &str, scopes: &[&str], state: &str, verifier: &str) -> Result<String, String> {
+    pub fn consent_url(
+        &self,
+        client_id: &ClientId,
+        redirect_uri: &str,
+        scopes: &[&str],
+        state: &str,
+        verifier: &str,
+    ) -> Result<String, String> {
         let client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(client_id.as_str().to_owned()))
-            .set_auth_uri(oauth2::AuthUrl::new(self.authorize_url.clone()).map_err(|e| format!("PERCH_X_AUTHORIZE_URL: {e}"))?)
-            .set_redirect_uri(oauth2::RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| format!("callback URL: {e}"))?);
+            .set_auth_uri(
+                oauth2::AuthUrl::new(self.authorize_url.clone()).map_err(|e| format!("PERCH_X_AUTHORIZE_URL: {e}"))?,
+            )
+            .set_redirect_uri(
+                oauth2::RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| format!("callback URL: {e}"))?,
+            );
         let verifier = oauth2::PkceCodeVerifier::new(verifier.to_owned());
         let challenge = oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier);
         let state = state.to_owned();
@@ -206,7 +221,8 @@ impl XClient {
     }
 
     fn oauth(&self, id: &ClientId, secret: &ClientSecret) -> Result<OAuthClient, TokenError> {
-        let token_url = oauth2::TokenUrl::new(self.token_url()).map_err(|e| TokenError::Unreachable(format!("PERCH_X_API_URL is invalid: {e}")))?;
+        let token_url = oauth2::TokenUrl::new(self.token_url())
+            .map_err(|e| TokenError::Unreachable(format!("PERCH_X_API_URL is invalid: {e}")))?;
         Ok(oauth2::basic::BasicClient::new(oauth2::ClientId::new(id.as_str().to_owned()))
             .set_client_secret(oauth2::ClientSecret::new(secret.expose().to_owned()))
             .set_auth_type(oauth2::AuthType::BasicAuth)
@@ -225,7 +241,8 @@ impl XClient {
         requested: &[&str],
     ) -> Result<Tokens, TokenError> {
         let client = self.oauth(id, secret)?;
-        let redirect = oauth2::RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| TokenError::Unreachable(format!("the callback URL is invalid: {e}")))?;
+        let redirect = oauth2::RedirectUrl::new(redirect_uri.to_owned())
+            .map_err(|e| TokenError::Unreachable(format!("the callback URL is invalid: {e}")))?;
         let answer = client
             .exchange_code(oauth2::AuthorizationCode::new(code.to_owned()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect))
@@ -239,7 +256,13 @@ impl XClient {
 
     /// Spends a refresh token for a new pair (X rotates refresh tokens: the old one is dead
     /// afterwards, whatever happens to the answer).
-    pub async fn refresh(&self, id: &ClientId, secret: &ClientSecret, refresh_token: &SecretString, granted: &[String]) -> Result<Tokens, TokenError> {
+    pub async fn refresh(
+        &self,
+        id: &ClientId,
+        secret: &ClientSecret,
+        refresh_token: &SecretString,
+        granted: &[String],
+    ) -> Result<Tokens, TokenError> {
         let client = self.oauth(id, secret)?;
         let token = oauth2::RefreshToken::new(refresh_token.expose_secret().to_owned());
         let answer = client
@@ -254,7 +277,13 @@ impl XClient {
     /// Revokes one token, with the `token_type_hint` X requires and Basic client authentication.
     /// (Not through the oauth2 crate: it refuses a revocation endpoint that is not https, which
     /// the fake X on loopback is.)
-    pub async fn revoke(&self, id: &ClientId, secret: &ClientSecret, token: &SecretString, refresh: bool) -> Result<(), TokenError> {
+    pub async fn revoke(
+        &self,
+        id: &ClientId,
+        secret: &ClientSecret,
+        token: &SecretString,
+        refresh: bool,
+    ) -> Result<(), TokenError> {
         let form = [
             ("token", token.expose_secret()),
             ("token_type_hint", if refresh { "refresh_token" } else { "access_token" }),
@@ -390,7 +419,11 @@ pub struct CreatedTweet {
 
 impl XClient {
     /// `POST /2/tweets` with the account's access token; 201 is a post.
-    pub async fn create_tweet(&self, access_token: &SecretString, tweet: &NewTweet<'_>) -> Result<CreatedTweet, PostError> {
+    pub async fn create_tweet(
+        &self,
+        access_token: &SecretString,
+        tweet: &NewTweet<'_>,
+    ) -> Result<CreatedTweet, PostError> {
         let sent = self
             .http
             .post(format!("{}/2/tweets", self.api_url))
@@ -412,20 +445,26 @@ impl XClient {
                 .and_then(|id| id.as_str())
                 .filter(|id| !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()))
                 .map(|id| CreatedTweet { id: id.to_owned() })
-                .ok_or_else(|| PostError::Unreachable("X answered the post with something that is not a post".to_owned())),
+                .ok_or_else(|| {
+                    PostError::Unreachable("X answered the post with something that is not a post".to_owned())
+                }),
             401 => Err(PostError::Unauthorized),
             403 => {
-                let enrolment = json.as_ref().and_then(|v| v.get("reason")).and_then(|r| r.as_str()) == Some("client-not-enrolled");
+                let enrolment =
+                    json.as_ref().and_then(|v| v.get("reason")).and_then(|r| r.as_str()) == Some("client-not-enrolled");
                 if enrolment {
                     Err(PostError::ClientNotEnrolled)
                 } else {
                     Err(PostError::Forbidden(detail().unwrap_or_else(|| "Forbidden".to_owned())))
                 }
             }
-            429 => Err(PostError::RateLimited(limited.unwrap_or(RateLimited { kind: LimitKind::Window, reset_at: None }))),
+            429 => {
+                Err(PostError::RateLimited(limited.unwrap_or(RateLimited { kind: LimitKind::Window, reset_at: None })))
+            }
             400 if json.is_some() => {
                 // X's invalid-request body names the problem in its first error's message.
-                let first = json.as_ref().and_then(|v| v.pointer("/errors/0/message")).and_then(|m| m.as_str()).map(clip_long);
+                let first =
+                    json.as_ref().and_then(|v| v.pointer("/errors/0/message")).and_then(|m| m.as_str()).map(clip_long);
                 Err(PostError::Invalid(first.or_else(detail).unwrap_or_else(|| "Invalid Request".to_owned())))
             }
             s => Err(PostError::Unreachable(format!("X answered the post with HTTP {s}"))),
@@ -450,7 +489,8 @@ struct StatusFirst<'a>(&'a reqwest::Client);
 
 impl<'c> oauth2::AsyncHttpClient<'c> for StatusFirst<'_> {
     type Error = TokenHttpError;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, TokenHttpError>> + Send + Sync + 'c>>;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, TokenHttpError>> + Send + Sync + 'c>>;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
@@ -464,7 +504,10 @@ impl<'c> oauth2::AsyncHttpClient<'c> for StatusFirst<'_> {
     }
 }
 
-type OAuthResult = Result<oauth2::basic::BasicTokenResponse, oauth2::RequestTokenError<TokenHttpError, oauth2::basic::BasicErrorResponse>>;
+type OAuthResult = Result<
+    oauth2::basic::BasicTokenResponse,
+    oauth2::RequestTokenError<TokenHttpError, oauth2::basic::BasicErrorResponse>,
+>;
 
 fn tokens_from(answer: OAuthResult, requested: &[&str]) -> Result<Tokens, TokenError> {
     use oauth2::TokenResponse as _;
@@ -490,13 +533,15 @@ fn token_error(e: oauth2::RequestTokenError<TokenHttpError, oauth2::basic::Basic
             error: clip(r.error().as_ref()),
             description: r.error_description().map(|d| clip(d)).unwrap_or_default(),
         },
-        E::Request(TokenHttpError::Unavailable(429)) => {
-            TokenError::Unreachable("X's token endpoint answered HTTP 429 (too many requests); try again later".to_owned())
-        }
+        E::Request(TokenHttpError::Unavailable(429)) => TokenError::Unreachable(
+            "X's token endpoint answered HTTP 429 (too many requests); try again later".to_owned(),
+        ),
         E::Request(TokenHttpError::Unavailable(status)) => {
             TokenError::Unreachable(format!("X's token endpoint answered HTTP {status} (a problem on X's side)"))
         }
-        E::Request(TokenHttpError::Send(oauth2::HttpClientError::Reqwest(e))) => TokenError::Unreachable(describe_send_error(&e)),
+        E::Request(TokenHttpError::Send(oauth2::HttpClientError::Reqwest(e))) => {
+            TokenError::Unreachable(describe_send_error(&e))
+        }
         E::Request(TokenHttpError::Send(_)) => TokenError::Unreachable("the connection to X failed".to_owned()),
         E::Parse(_, _) => TokenError::Unreachable("X answered with something that is not an OAuth answer".to_owned()),
         E::Other(why) => TokenError::Unreachable(format!("X's answer was unexpected ({})", clip(&why))),
@@ -513,9 +558,15 @@ fn classify_probe(status: u16, body: &[u8]) -> CredentialCheck {
         (400 | 401, Some("unauthorized_client" | "invalid_client")) => {
             CredentialCheck { result: TestResult::InvalidClient, detail: None }
         }
-        (status, Some(error)) => unreachable_because(format!("X answered HTTP {status} with the error `{}`", clip(error))),
-        (status, None) if status >= 500 => unreachable_because(format!("X answered HTTP {status} (a problem on X's side)")),
-        (status, None) => unreachable_because(format!("X answered HTTP {status} with something that is not an OAuth answer")),
+        (status, Some(error)) => {
+            unreachable_because(format!("X answered HTTP {status} with the error `{}`", clip(error)))
+        }
+        (status, None) if status >= 500 => {
+            unreachable_because(format!("X answered HTTP {status} (a problem on X's side)"))
+        }
+        (status, None) => {
+            unreachable_because(format!("X answered HTTP {status} with something that is not an OAuth answer"))
+        }
     }
 }
 
@@ -578,7 +629,12 @@ mod tests {
         let wrong = br#"{"error":"unauthorized_client","error_description":"Missing valid authorization header"}"#;
         assert_eq!(classify_probe(401, wrong).result, TestResult::InvalidClient);
         assert_eq!(classify_probe(401, br#"{"error":"invalid_client"}"#).result, TestResult::InvalidClient);
-        for (status, body) in [(503, &b"<html>down</html>"[..]), (200, b"<html>hi</html>"), (429, b"{}"), (500, br#"{"error":"server_error"}"#)] {
+        for (status, body) in [
+            (503, &b"<html>down</html>"[..]),
+            (200, b"<html>hi</html>"),
+            (429, b"{}"),
+            (500, br#"{"error":"server_error"}"#),
+        ] {
             let check = classify_probe(status, body);
             assert_eq!(check.result, TestResult::Unreachable, "{status}");
             assert!(check.detail.unwrap().contains(&status.to_string()));
@@ -587,7 +643,12 @@ mod tests {
 
     #[test]
     fn control_characters_never_leave_an_x_profile() {
-        let user = XUser { id: "12\u{0}34".into(), username: "a\u{0}b".into(), name: "Ann\u{7}\n".into(), profile_image_url: Some("x\u{0}".into()) };
+        let user = XUser {
+            id: "12\u{0}34".into(),
+            username: "a\u{0}b".into(),
+            name: "Ann\u{7}\n".into(),
+            profile_image_url: Some("x\u{0}".into()),
+        };
         let clean = user.printable();
         assert_eq!((clean.id.as_str(), clean.username.as_str(), clean.name.as_str()), ("1234", "ab", "Ann"));
         assert_eq!(clean.profile_image_url.as_deref(), Some("x"));

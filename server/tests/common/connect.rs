@@ -83,7 +83,8 @@ pub async fn at_x(authorize: &url::Url, decision: &str, user: Option<&str>, gran
     let page = send(browser.get(authorize.as_str())).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Authorize app"), "X shows its consent page: {}", page.body);
-    let mut form: Vec<(String, String)> = authorize.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let mut form: Vec<(String, String)> =
+        authorize.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     form.push(("decision".into(), decision.into()));
     if let Some(u) = user {
         form.push(("user_id".into(), u.into()));
@@ -108,7 +109,10 @@ pub async fn arrive(c: &Client, callback: &str) -> String {
     let r = send(c.http.get(callback)).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let location = r.header("location");
-    assert!(location.starts_with("/accounts") || location.starts_with("/login"), "a fixed internal page (E.29): {location}");
+    assert!(
+        location.starts_with("/accounts") || location.starts_with("/login"),
+        "a fixed internal page (E.29): {location}"
+    );
     location
 }
 
@@ -138,11 +142,22 @@ pub async fn overview(c: &Client) -> Value {
 
 /// Every account on every card.
 pub async fn all_accounts(c: &Client) -> Vec<Value> {
-    overview(c).await["cards"].as_array().unwrap().iter().flat_map(|card| card["accounts"].as_array().unwrap().clone()).collect()
+    overview(c).await["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|card| card["accounts"].as_array().unwrap().clone())
+        .collect()
 }
 
 pub async fn card(c: &Client, brand_id: Option<&str>) -> Value {
-    overview(c).await["cards"].as_array().unwrap().iter().find(|card| card["brand_id"].as_str() == brand_id).cloned().unwrap()
+    overview(c).await["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|card| card["brand_id"].as_str() == brand_id)
+        .cloned()
+        .unwrap()
 }
 
 pub async fn check(c: &Client, account_id: &str) -> Reply {
@@ -163,7 +178,12 @@ pub async fn tokens_of(app: &TestApp, account_id: &str) -> (String, Option<Strin
             .await
             .unwrap();
     let open = |blob: &[u8], field| {
-        app.state.vault.decrypt_string(blob, &Aad { org_id: &org_id, record_id: account_id, field }).unwrap().expose_secret().to_owned()
+        app.state
+            .vault
+            .decrypt_string(blob, &Aad { org_id: &org_id, record_id: account_id, field })
+            .unwrap()
+            .expose_secret()
+            .to_owned()
     };
     (open(&access, FIELD_ACCESS), refresh.map(|r| open(&r, FIELD_REFRESH)))
 }

@@ -55,7 +55,8 @@ pub fn logs() -> String {
 /// HTTP Basic header encodes `id:secret`, so the secret rarely starts a base64 group).
 pub fn encodings(secret: &str) -> Vec<(String, String)> {
     let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
-    let mut forms = vec![("plaintext".to_owned(), secret.to_owned()), ("hex".into(), hex.to_uppercase()), ("hex".into(), hex)];
+    let mut forms =
+        vec![("plaintext".to_owned(), secret.to_owned()), ("hex".into(), hex.to_uppercase()), ("hex".into(), hex)];
     for (name, engine) in [("base64", &STANDARD), ("URL-safe base64", &URL_SAFE)] {
         for offset in 0..3 {
             let mut bytes = vec![b'x'; offset];
@@ -112,4 +113,3 @@ pub async fn at_rest(db: &TestDb) -> String {
         }
     }
 }
-

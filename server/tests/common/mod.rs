@@ -147,7 +147,9 @@ impl Drop for TestDb {
                 rt.block_on(async move {
                     use sqlx::Connection;
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await;
+                        let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                            .execute(&mut conn)
+                            .await;
                     }
                 });
             })
