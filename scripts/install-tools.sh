@@ -19,10 +19,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-if ! rustup component list --installed | grep -q '^rustfmt'; then
-  log "adding rustfmt (scripts/test.sh checks formatting)"
-  rustup component add rustfmt
-fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "adding $component (scripts/test.sh checks formatting and lints)"
+    rustup component add "$component"
+  fi
+done
 if ! rustup toolchain list | grep -q '^nightly'; then
   log "installing a nightly toolchain (only to build cargo-leptos and wasm-opt)"
   rustup toolchain install nightly --profile minimal

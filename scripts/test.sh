@@ -14,6 +14,10 @@ step "tools"
 step "formatting (cargo fmt --all --check, rustfmt.toml)"
 cargo fmt --all --check
 
+step "lints (clippy, warnings are errors, on the server and the browser builds)"
+cargo clippy -p app -p server --features app/ssr,server/fake-x --all-targets -- -D warnings
+cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
 step "PostgreSQL at 127.0.0.1:5432"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then

@@ -90,6 +90,9 @@ async fn signed_in(state: &AppState, session: &Session, action: Action) -> Resul
 
 /// Reads a JSON body, with a message that says what was wrong and what the endpoint `takes`
 /// (shared with the public API).
+// The refusal is the answer itself, ready to return from a handler: axum's `Response` is large,
+// and boxing it would only move the allocation.
+#[allow(clippy::result_large_err)]
 pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes, takes: &str) -> Result<T, Response> {
     let is_json = headers
         .get(header::CONTENT_TYPE)

@@ -61,17 +61,17 @@ pub fn error_page(err: &AppError, back: &str, back_label: &str) -> Response {
 /// scripts cannot forge them; clients that send neither (curl, API clients) are not browsers and
 /// carry no ambient cookie risk.
 pub async fn refuse_cross_site(State(config): State<Arc<AppConfig>>, req: Request, next: Next) -> Response {
-    if !is_safe_method(req.method()) {
-        if let Some(reason) = cross_site_reason(req.headers(), &config.public_origin) {
-            tracing::warn!(method = %req.method(), path = %req.uri().path(), reason, "cross-site request refused");
-            return error_response(&AppError::new(
-                ErrorCode::CrossSite,
-                format!(
-                    "This request came from another site and was refused. Use Perch at {} directly.",
-                    config.public_url
-                ),
-            ));
-        }
+    if !is_safe_method(req.method())
+        && let Some(reason) = cross_site_reason(req.headers(), &config.public_origin)
+    {
+        tracing::warn!(method = %req.method(), path = %req.uri().path(), reason, "cross-site request refused");
+        return error_response(&AppError::new(
+            ErrorCode::CrossSite,
+            format!(
+                "This request came from another site and was refused. Use Perch at {} directly.",
+                config.public_url
+            ),
+        ));
     }
     next.run(req).await
 }
@@ -89,10 +89,10 @@ pub fn cross_site_reason(headers: &HeaderMap, public_origin: &str) -> Option<&'s
             return Some("sec-fetch-site");
         }
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.as_bytes() != public_origin.as_bytes() {
-            return Some("origin");
-        }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.as_bytes() != public_origin.as_bytes()
+    {
+        return Some("origin");
     }
     None
 }

@@ -617,7 +617,7 @@ async fn every_refusal_of_x_becomes_an_error_a_client_can_act_on(b: Backend) {
         let r = post(&base, &key, &id, &format!("limited {from_24h}")).await;
         assert_eq!((r.status, error_code(&r)), (429, "rate_limited".to_owned()), "{}", r.body);
         let retry: u64 = r.header("retry-after").parse().expect("Retry-After in seconds");
-        assert!(retry >= 1 && retry <= 24 * 3600, "{retry}");
+        assert!((1..=24 * 3600).contains(&retry), "{retry}");
         assert_eq!(error_message(&r).contains("24-hour"), from_24h, "{}", r.body);
     }
     w.x.update_switches(|s| s.tweets_refusal = Refusal::None);

@@ -191,7 +191,8 @@ fn expect(id: &str, secret: &str, brand: Option<&str>) -> Option<(String, String
 
 /// The one credential row of (org, target): its id and both blobs.
 async fn blobs(app: &TestApp, org_id: &str, brand_id: Option<&str>) -> (String, Vec<u8>, Vec<u8>) {
-    let rows: Vec<(String, Option<String>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+    type Row = (String, Option<String>, Vec<u8>, Vec<u8>);
+    let rows: Vec<Row> = sqlx::query_as(
         "select id, brand_id, client_id_enc, client_secret_enc from twitter_credentials where org_id = $1",
     )
     .bind(org_id)

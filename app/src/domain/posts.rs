@@ -196,7 +196,7 @@ mod tests {
         }
         assert_eq!(weighted_length(&"a".repeat(280)), 280);
         assert_eq!(weighted_length(&"😀".repeat(140)), 280);
-        assert_eq!(weighted_length(&vec!["https://example.com"; 11].join(" ")), 11 * 23 + 10);
+        assert_eq!(weighted_length(&["https://example.com"; 11].join(" ")), 11 * 23 + 10);
     }
 
     mod properties {

@@ -721,7 +721,9 @@ pub async fn remove(
 ) -> Result<Option<Removed>, ServerError> {
     let pool = state.db.pool();
     let mut tx = begin_write(pool).await?;
-    let row: Option<(String, Option<String>, String, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+    // username, brand_id, credential_id, access token blob, refresh token blob
+    type Deleted = (String, Option<String>, String, Vec<u8>, Option<Vec<u8>>);
+    let row: Option<Deleted> = sqlx::query_as(
         "delete from twitter_accounts where org_id = $1 and id = $2 \
          returning username, brand_id, credential_id, access_token_enc, refresh_token_enc",
     )
@@ -754,7 +756,8 @@ pub async fn record_unrevoked(pool: &AnyPool, org_id: &str, actor: &str, removed
 /// Every token blob, for `perch keys rewrap`: re-encrypts under the newest key those sealed with
 /// an older one. Returns (rewrapped, already current).
 pub async fn rewrap_all(pool: &AnyPool, vault: &KeyRing) -> Result<(u64, u64), ServerError> {
-    let rows: Vec<(String, String, Vec<u8>, Option<Vec<u8>>)> =
+    type Tokens = (String, String, Vec<u8>, Option<Vec<u8>>);
+    let rows: Vec<Tokens> =
         sqlx::query_as("select id, org_id, access_token_enc, refresh_token_enc from twitter_accounts order by id")
             .fetch_all(pool)
             .await?;
