@@ -67,6 +67,8 @@ export default defineConfig({
         PERCH_DATA_DIR: `${dir}/data`,
         PERCH_X_API_URL: fakeXURL,
         PERCH_X_AUTHORIZE_URL: `${fakeXURL}/i/oauth2/authorize`,
+        // Each test's page sends an X-Forwarded-For of its own (tests/helpers.ts).
+        PERCH_TRUSTED_PROXIES: '127.0.0.1',
         RUST_LOG: process.env.RUST_LOG ?? 'info',
       },
     },

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { jsEnabled, settled, signUp, uniqueEmail, visit, watchConsole } from './helpers';
+import { expect } from '@playwright/test';
+import { jsEnabled, settled, signUp, test, uniqueEmail, visit, watchConsole } from './helpers';
 
 /** Settings → API keys: a key is shown once, works against the API at once, and revoking it
  * refuses it at once; with JavaScript on and off. */

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { signUp, uniqueEmail, visit, watchConsole, logOut, settled } from './helpers';
+import { expect } from '@playwright/test';
+import { logOut, settled, signUp, test, uniqueEmail, visit, watchConsole } from './helpers';
 
 test('create, rename and delete a brand', async ({ page }, testInfo) => {
   const errors = watchConsole(page);

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { jsEnabled, signUp, uniqueEmail, visit, watchConsole } from './helpers';
+import { expect } from '@playwright/test';
+import { jsEnabled, signUp, test, uniqueEmail, visit, watchConsole } from './helpers';
 
 // Every dashboard page, opened directly (a bookmark, a reload), must become interactive. The
 // server once rendered some pages twice at random, and those loads failed to hydrate: a single

@@ -1,4 +1,18 @@
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { test as base, expect, type Page, type TestInfo } from '@playwright/test';
+
+/**
+ * Every test is a client of its own: the server trusts 127.0.0.1 as a reverse proxy
+ * (PERCH_TRUSTED_PROXIES in playwright.config.ts) and each test's page sends its own
+ * `X-Forwarded-For`, so the per-address limits on sign-in and sign-up count tests apart, as they
+ * count people apart behind a real proxy.
+ */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const octet = () => 1 + Math.floor(Math.random() * 254);
+    await page.setExtraHTTPHeaders({ 'x-forwarded-for': `198.51.${octet()}.${octet()}` });
+    await use(page);
+  },
+});
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -47,6 +61,10 @@ export async function signUp(page: Page, testInfo: TestInfo, org: string, email:
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create organization' }).click();
+  // Sign-up never signs in (it answers a taken email like a new one): sign in next.
+  await expect(page).toHaveURL(/\/login\?signed_up=1$/);
+  await expect(page.getByRole('status')).toContainText('Sign in with the email and password you just chose');
+  await logIn(page, testInfo, email);
   await expect(page).toHaveURL(/\/brands$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Brands' })).toBeVisible();
   await settled(page, testInfo);

@@ -1,6 +1,6 @@
-import { expect, test, type APIRequestContext, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { expect, type APIRequestContext, type Locator, type Page, type TestInfo } from '@playwright/test';
 import { baseURL, fakeXURL } from '../playwright.config';
-import { jsEnabled, settled, signUp, uniqueEmail, visit, watchConsole } from './helpers';
+import { jsEnabled, settled, signUp, test, uniqueEmail, visit, watchConsole } from './helpers';
 
 const CALLBACK = `${baseURL}/oauth/callback/twitter`;
 
