@@ -25,7 +25,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import call, opener, pct, require_binaries, start, stop, wrk_summary  # noqa: E402
+from benchlib import call, opener, owner, pct, require_binaries, start, stop, wrk_summary  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -41,9 +41,7 @@ def main():
         jar = http.cookiejar.CookieJar()
         browser, at_x = opener(jar), opener()
         origin = {"origin": base}
-        status, _, body = call(browser, f"{base}/api/signup", {"org_name": "Bench Agency", "email": "bench@example.com",
-                                                               "password": "correct horse battery staple"}, {**origin, "accept": "application/json"})
-        assert status == 200, body
+        owner(browser, base, "Bench Agency", "bench@example.com")
         status, _, app = call(at_x, f"{x}/_fake/apps", {"callback_urls": [f"{base}/oauth/callback/twitter"]}, {"content-type": "application/json"})
         app = json.loads(app)
         status, _, body = call(browser, f"{base}/v1/integrations/twitter/credentials",

@@ -23,7 +23,7 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import PERCH, call, opener, require_binaries, start, stop, wrk_summary  # noqa: E402
+from benchlib import PERCH, call, opener, owner, require_binaries, start, stop, wrk_summary  # noqa: E402
 
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
 SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -77,9 +77,7 @@ def main():
         browser, at_x = opener(jar), opener()
         origin = {"origin": base}
         json_h = {"content-type": "application/json"}
-        status, _, body = call(browser, f"{base}/api/signup", {"org_name": "Bench Agency", "email": "bench@example.com",
-                                                               "password": "correct horse battery staple"}, {**origin, "accept": "application/json"})
-        assert status == 200, body
+        owner(browser, base, "Bench Agency", "bench@example.com")
         _, _, app = call(at_x, f"{x}/_fake/apps", {"callback_urls": [f"{base}/oauth/callback/twitter"]}, json_h)
         app = json.loads(app)
         status, _, body = call(browser, f"{base}/v1/integrations/twitter/credentials",

@@ -29,6 +29,9 @@ for _ in $(seq 1 50); do curl -fs "$base/healthz" >/dev/null 2>&1 && curl -fs "$
 jar="$dir/cookies"
 curl -fs -c "$jar" -o /dev/null -H "Origin: $base" --data-urlencode "org_name=Bench Agency" \
   --data-urlencode "email=bench@example.com" --data-urlencode "password=correct horse battery staple" "$base/api/signup"
+# Sign-up never signs in (it answers a taken email like a new one): sign in next.
+curl -fs -c "$jar" -b "$jar" -o /dev/null -H "Origin: $base" --data-urlencode "email=bench@example.com" \
+  --data-urlencode "password=correct horse battery staple" "$base/api/login"
 cookie=$(sed 's/^#HttpOnly_//' "$jar" | awk '!/^#/ && NF >= 7 {print $6 "=" $7}' | head -n1)
 [ -n "$cookie" ] || { echo "bench-twitter: sign-up gave no session cookie" >&2; exit 1; }
 app=$(curl -fs -H 'content-type: application/json' -d "{\"callback_urls\":[\"$base/oauth/callback/twitter\"]}" "$x/_fake/apps")

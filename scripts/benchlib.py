@@ -58,6 +58,17 @@ def wait_for(url):
     sys.exit(f"bench: {url} did not come up")
 
 
+
+def owner(op, base, org, email, password="correct horse battery staple"):
+    """Signs up an organization and its owner, then signs in through `op` (whose cookie jar keeps
+    the session): sign-up never signs in, since it answers a taken email like a new one."""
+    h = {"origin": base, "accept": "application/json"}
+    for path, form in (("signup", {"org_name": org, "email": email, "password": password}),
+                       ("login", {"email": email, "password": password})):
+        status, _, body = call(op, f"{base}/api/{path}", form, h)
+        assert status == 200, (path, body)
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
