@@ -34,9 +34,15 @@ for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['pho
 
   await page.goto(`${base}/signup`); await hydrated(); await shot('signup');
   await page.getByLabel('Organization name').fill('Northwind Agency');
-  await page.getByLabel('Email').fill(`tour-${label}-${Date.now()}@example.com`);
+  const email = `tour-${label}-${Date.now()}@example.com`;
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('correct horse battery staple');
   await page.getByRole('button', { name: 'Create organization' }).click();
+  // Sign-up never signs in (a taken email gets the same answer): the sign-in page says what next.
+  await page.waitForURL(/\/login\?signed_up=1$/); await hydrated(); await shot('login-signed-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/brands$/); await hydrated(); await shot('brands-empty');
   for (const name of ['Blue Bottle Coffee', 'Acme Outdoor', 'Acme outdoor']) {
     await page.getByLabel('Brand name').fill(name);

@@ -104,7 +104,7 @@ fn Members(members: Vec<MemberView>, me: Option<Viewer>, remove: ServerAction<Re
             {move || removed().then(|| view! {
                 <div class="banner banner-success" role="status">"Member removed. Their sessions have ended and they can no longer sign in."</div>
             })}
-            <div class="table-wrap"><table class="table">
+            <div class="table-wrap"><table class="table stack">
                 <thead><tr>
                     <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th>
                     {can_manage.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
@@ -116,9 +116,9 @@ fn Members(members: Vec<MemberView>, me: Option<Viewer>, remove: ServerAction<Re
                         });
                         view! {
                             <tr id=format!("member-{}", m.user_id)>
-                                <td>{m.email.clone()}</td>
-                                <td><span class=format!("badge badge-{}", m.role.as_str())>{m.role.label()}</span></td>
-                                <td class="muted">{format_utc(m.created_at)}</td>
+                                <td data-label="Email">{m.email.clone()}</td>
+                                <td data-label="Role"><span class=format!("badge badge-{}", m.role.as_str())>{m.role.label()}</span></td>
+                                <td class="muted" data-label="Joined">{format_utc(m.created_at)}</td>
                                 {can_manage.then(|| view! { <td class="row-actions">{action}</td> })}
                             </tr>
                         }
