@@ -8,7 +8,7 @@ if (!dir) {
 }
 const port = process.env.PERCH_E2E_PORT ?? '3180';
 export const baseURL = `http://127.0.0.1:${port}`;
-// The fake X (server/src/bin/fake-x.rs), copied beside the binary by scripts/test.sh.
+// The fake X (fake-x/src/main.rs), copied beside the binary by scripts/test.sh.
 const fakeXPort = process.env.PERCH_E2E_FAKE_X_PORT ?? '3190';
 export const fakeXURL = `http://127.0.0.1:${fakeXPort}`;
 

@@ -3,7 +3,7 @@
 
 Usage: scripts/api-fuzz.py PERCH_BINARY [FAKE_X_BINARY]
 
-Starts the fake X (default target/debug/fake-x, built by `cargo test --features server/fake-x`)
+Starts the fake X (default target/debug/fake-x, built by `cargo build -p fake-x` or `cargo test`)
 and the given `perch` on loopback ports, with SQLite in a temporary data directory; signs up an
 owner, saves the fake X's app as the organization's credentials, connects an X account through
 the fake X's consent page and creates an API key, the way a person does in the dashboard; then
@@ -120,7 +120,7 @@ def main():
     fake_x = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "target/debug/fake-x"))
     for f in (perch, fake_x):
         if not os.access(f, os.X_OK):
-            sys.exit(f"api-fuzz: {f} is missing (perch: scripts/build-release.sh or cargo build; fake-x: cargo test --features server/fake-x)")
+            sys.exit(f"api-fuzz: {f} is missing (perch: scripts/build-release.sh or cargo build; fake-x: cargo build -p fake-x)")
     cli = schemathesis_cli()
     examples = os.environ.get("PERCH_FUZZ_EXAMPLES", "1000")
     seed = os.environ.get("PERCH_FUZZ_SEED", "20260601")

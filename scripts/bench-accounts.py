@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measures connecting X accounts, end to end over loopback: the release `perch` (SQLite, a fresh
-data directory) and the fake X (`target/debug/fake-x`, built by `cargo test ... --features
-server/fake-x`), each in its own process.
+data directory) and the fake X (`target/debug/fake-x`, built by `cargo build -p fake-x`), each in
+its own process.
 
 1. Connects N accounts one after another, each a full round trip of four requests as a browser
    makes them: Perch's Connect (a flow row, a sealed verifier, a 303 to X), X's consent decision,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures the Twitter integration with wrk over loopback: the release `perch` (SQLite, a fresh data
-# directory) and the fake X (built by `cargo test ... --features server/fake-x`), each in its own
+# directory) and the fake X (target/debug/fake-x, built by `cargo build -p fake-x`), each in its own
 # process. Signs up, saves default credentials through the JSON API, then loads:
 #   GET  /settings/twitter                          the whole page, server-rendered
 #   GET  /v1/integrations/twitter/credentials       the JSON listing
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 for f in target/release/perch target/debug/fake-x; do
-  [ -x "$f" ] || { echo "bench-twitter: $f is missing (scripts/build-release.sh; cargo test)" >&2; exit 1; }
+  [ -x "$f" ] || { echo "bench-twitter: $f is missing (scripts/build-release.sh; cargo build -p fake-x)" >&2; exit 1; }
 done
 command -v wrk >/dev/null || { echo "bench-twitter: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 

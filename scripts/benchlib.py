@@ -13,8 +13,8 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PERCH = os.path.join(ROOT, "target/release/perch")
-# The fake X built for the tests is a debug build; a release one (`cargo build --release -p server
-# --bin fake-x --features fake-x`) is used when present, so that the fake is not the bottleneck.
+# The fake X built for the tests is a debug build; a release one (`cargo build --release -p fake-x`)
+# is used when present, so that the fake is not the bottleneck.
 FAKE_X = next((p for p in (os.path.join(ROOT, "target/release/fake-x"), os.path.join(ROOT, "target/debug/fake-x")) if os.access(p, os.X_OK)),
               os.path.join(ROOT, "target/debug/fake-x"))
 
@@ -78,7 +78,7 @@ def pct(values, p):
 def require_binaries():
     for f in (PERCH, FAKE_X):
         if not os.access(f, os.X_OK):
-            sys.exit(f"bench: {f} is missing (scripts/build-release.sh; cargo test --features server/fake-x)")
+            sys.exit(f"bench: {f} is missing (scripts/build-release.sh; cargo build -p fake-x)")
 
 
 def start(d, env_extra=None):

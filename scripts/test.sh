@@ -15,7 +15,10 @@ step "formatting (cargo fmt --all --check, rustfmt.toml)"
 cargo fmt --all --check
 
 step "lints (clippy, warnings are errors, on the server and the browser builds)"
-cargo clippy -p app -p server --features app/ssr,server/fake-x --all-targets -- -D warnings
+# The whole workspace (app, server, fake-x). No --features: `server` depends on `app` with
+# features = ["ssr"], and cargo unifies a package's features across one build, so app (its unit
+# tests included) is built with ssr here as in `cargo test --workspace` below.
+cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "PostgreSQL at 127.0.0.1:5432"
@@ -29,7 +32,10 @@ pg_isready -h 127.0.0.1 -p 5432
 
 step "unit and integration tests (SQLite and PostgreSQL)"
 mkdir -p target
-cargo test -p app -p server --features app/ssr,server/fake-x 2>&1 | tee target/cargo-test.log
+# Every crate's tests. app gets its `ssr` feature from server's dependency on it (features are
+# unified per package across the build), and fake-x's integration tests build the fake-x binary,
+# target/debug/fake-x, which the steps below use.
+cargo test --workspace 2>&1 | tee target/cargo-test.log
 rust_passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
 
 step "release binary"
@@ -45,7 +51,7 @@ step "end-to-end tests (Chromium, JavaScript on and off)"
 e2e_dir=$(mktemp -d -t perch-e2e-XXXXXX)
 trap 'rm -rf "$e2e_dir"' EXIT
 cp target/release/perch "$e2e_dir/"
-# The fake X, built by `cargo test` above (feature fake-x); never part of the perch binary.
+# The fake X, built by `cargo test` above (the fake-x crate); never part of the perch binary.
 cp target/debug/fake-x "$e2e_dir/"
 (cd end2end && PERCH_E2E_DIR="$e2e_dir" npx playwright test 2>&1) | tee target/e2e.log
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' target/e2e.log | awk '{s+=$1} END {print s+0}')

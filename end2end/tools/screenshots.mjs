@@ -1,6 +1,6 @@
 // Takes screenshots of every page as a user sees them, at laptop and phone widths.
 //   node tools/screenshots.mjs http://127.0.0.1:3000 /tmp/shots [http://127.0.0.1:3190]
-// With the third argument (a fake X, server/src/bin/fake-x.rs, that Perch points at), the tour
+// With the third argument (a fake X, fake-x/src/main.rs, that Perch points at), the tour
 // also sets up the Twitter integration.
 // Signs up a throwaway organization on the instance it is pointed at.
 import { chromium } from '@playwright/test';

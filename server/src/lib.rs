@@ -7,8 +7,6 @@ pub mod api;
 pub mod assets;
 pub mod cli;
 pub mod config;
-#[cfg(feature = "fake-x")]
-pub mod fake_x;
 pub mod middleware;
 pub mod oauth;
 pub mod public_api;
@@ -346,7 +344,7 @@ async fn maintenance(state: AppState) {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM (shared by `perch serve` and the `fake-x` test server).
+/// Resolves on Ctrl-C or SIGTERM (`perch serve`; the `fake-x` crate has its own copy).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -201,8 +201,8 @@ fn random_from(alphabet: &[u8], len: usize) -> String {
     (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
 }
 
-/// A Client ID in X's shape, like the fake X's (`fake_x::ids`, which needs the `fake-x` feature
-/// this test crate does without): base64url of `<20 characters>:1:ci`, so it ends in MTpjaQ.
+/// A Client ID in X's shape, like the fake X's (`fake_x::ids::client_id`): base64url of
+/// `<20 characters>:1:ci`, so it ends in MTpjaQ.
 fn client_id() -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:1:ci", random_from(URL_SAFE, 20)))
 }

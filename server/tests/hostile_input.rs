@@ -11,15 +11,13 @@
 //!   error, which used to become a 500); free text with a NUL is refused with a message naming
 //!   the field; invalid UTF-8 gets a 4xx; and nothing changes.
 //!
-//! Run with `cargo test -p app -p server --features app/ssr,server/fake-x --test hostile_input`.
-
-#![cfg(feature = "fake-x")]
+//! Run with `cargo test -p server --test hostile_input`.
 
 mod common;
 
 use common::connect::*;
 use common::{Backend, Client, Reply, TestApp, brand, send};
-use perch_server::fake_x::FakeUser;
+use fake_x::FakeUser;
 use serde_json::{Value, json};
 
 on_both_databases!(

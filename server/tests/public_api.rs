@@ -4,9 +4,7 @@
 //! answer of X's in docs/x-api.md, the refresh lease across instances (F.30, F.31), a refresh cut off
 //! by a crash (H.37), rotation, and the OpenAPI document, on SQLite and PostgreSQL (H.36).
 //!
-//! Run with `cargo test -p server --features app/ssr,server/fake-x --test public_api`.
-
-#![cfg(feature = "fake-x")]
+//! Run with `cargo test -p server --test public_api`.
 
 mod common;
 
@@ -17,7 +15,7 @@ use common::api::{account, api, api_client, error_code, error_message, new_key, 
 use common::connect::*;
 use common::leaks::{assert_no_secret, at_rest, logs};
 use common::{Backend, Reply, TestApp, brand, send};
-use perch_server::fake_x::{Fault, NewApp, Refusal};
+use fake_x::{Fault, NewApp, Refusal};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -55,7 +53,7 @@ async fn two_apps(b: Backend) -> (World, String, String, String) {
     let coffee = brand(&w.owner, "Coffee").await;
     assert_eq!(save(&w.owner, ID_B, SECRET_B, Some(&coffee)).await.status, 201);
     let on_default = account_of(&connect_through(&w.owner, None, None).await);
-    w.x.set_next_user(perch_server::fake_x::FakeUser::new("1111111111", "Coffee Co", "coffeeco"));
+    w.x.set_next_user(fake_x::FakeUser::new("1111111111", "Coffee Co", "coffeeco"));
     let on_coffee = account_of(&connect_through(&w.owner, Some(&coffee), Some("1111111111")).await);
     (w, key, on_default, on_coffee)
 }
@@ -494,7 +492,7 @@ async fn connect_links_are_single_use_expire_and_die_with_their_key(b: Backend) 
     let auth_url = link(&w, &key, None).await.json()["auth_url"].as_str().unwrap().to_owned();
     let key_id = w.owner.call("keys/list", &[]).await.json()["keys"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(w.owner.call("keys/revoke", &[("key_id", &key_id)]).await.status, 200);
-    w.x.set_next_user(perch_server::fake_x::FakeUser::new("1234567890", "Someone Else", "someone_else"));
+    w.x.set_next_user(fake_x::FakeUser::new("1234567890", "Someone Else", "someone_else"));
     let page = open_link(&auth_url, "authorize").await;
     assert!(page.body.contains("no longer valid"), "{}", page.body);
     assert_eq!(w.app.count("twitter_accounts").await, 1, "only the first link connected an account");
@@ -507,7 +505,7 @@ async fn connect_links_are_single_use_expire_and_die_with_their_key(b: Backend) 
 }
 
 async fn a_connect_link_needs_credentials(b: Backend) {
-    let x = perch_server::fake_x::FakeX::start().await;
+    let x = fake_x::FakeX::start().await;
     let app =
         TestApp::spawn_with(b, &[("PERCH_X_API_URL", &x.base_url()), ("PERCH_X_AUTHORIZE_URL", &x.authorize_url())])
             .await;
@@ -643,7 +641,7 @@ async fn every_refusal_of_x_becomes_an_error_a_client_can_act_on(b: Backend) {
     assert_eq!(post(&base, &key, &id, "Back to normal").await.status, 201);
 
     // A token without tweet.write: 403 naming the scope (connected with it unticked at X).
-    w.x.set_next_user(perch_server::fake_x::FakeUser::new("2222222222", "Read Only", "readonly"));
+    w.x.set_next_user(fake_x::FakeUser::new("2222222222", "Read Only", "readonly"));
     let authorize = connect(&w.owner, None).await;
     let granted = ["tweet.read", "users.read", "offline.access"];
     let back = at_x(&authorize, "authorize", Some("2222222222"), Some(&granted)).await;

@@ -5,9 +5,7 @@
 //! `twitter_credentials.rs`; concurrent callbacks of one flow in `twitter_accounts.rs`.) Racy
 //! cases repeat inside the test.
 //!
-//! Run with `cargo test -p server --features app/ssr,server/fake-x --test races`.
-
-#![cfg(feature = "fake-x")]
+//! Run with `cargo test -p server --test races`.
 
 mod common;
 

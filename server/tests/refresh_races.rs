@@ -5,9 +5,7 @@
 //! disconnect or a rotation landing while X answers, X's token endpoint down with an OAuth-shaped
 //! body, and the database failing the write of X's new tokens. Racy cases repeat inside the test.
 //!
-//! Run with `cargo test -p server --features app/ssr,server/fake-x --test refresh_races`.
-
-#![cfg(feature = "fake-x")]
+//! Run with `cargo test -p server --test refresh_races`.
 
 mod common;
 
@@ -17,7 +15,7 @@ use common::api::{account, api, error_code, error_message, post, with_account};
 use common::connect::*;
 use common::leaks::logs;
 use common::{Backend, TestApp};
-use perch_server::fake_x::Fault;
+use fake_x::Fault;
 
 on_both_databases!(
     f30_a_post_during_a_refresh_waits_for_it_and_posts_with_the_new_token,

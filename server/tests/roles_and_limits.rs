@@ -130,7 +130,7 @@ async fn every_door_lets_each_role_do_what_the_matrix_says_and_refuses_the_rest_
         (Role::Owner, &w.owner, "1000000003"),
     ] {
         let tag = role.as_str();
-        w.x.set_next_user(perch_server::fake_x::FakeUser::new(x_user, tag, tag));
+        w.x.set_next_user(fake_x::FakeUser::new(x_user, tag, tag));
         let account = account_of(&connect_through(&w.owner, None, Some(x_user)).await);
         let key = w.owner.call("keys/create", &[("name", tag)]).await.json();
         let t = Targets {

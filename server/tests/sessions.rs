@@ -3,7 +3,7 @@
 //! instance, when they sign out everywhere, change their password or are removed, while those
 //! very sessions are making requests. Racy cases repeat inside the test, staggered.
 //!
-//! Run with `cargo test -p app -p server --features app/ssr,server/fake-x --test sessions`.
+//! Run with `cargo test -p server --test sessions`.
 
 mod common;
 

@@ -3,7 +3,7 @@
 //! that slows down without locking everyone out, `X-Forwarded-For` believed only from trusted
 //! proxies, sign-up throttled, and a full hashing queue answering `busy` quickly.
 //!
-//! Run with `cargo test -p server --features app/ssr,server/fake-x --test sign_in`.
+//! Run with `cargo test -p server --test sign_in`.
 
 mod common;
 

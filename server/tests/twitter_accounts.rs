@@ -7,9 +7,7 @@
 //! Connect, X's consent page, X's redirect to the callback, Perch's redirect to the card) is a
 //! request the test makes and checks.
 //!
-//! Run with `cargo test -p server --features app/ssr,server/fake-x --test twitter_accounts`.
-
-#![cfg(feature = "fake-x")]
+//! Run with `cargo test -p server --test twitter_accounts`.
 
 mod common;
 
@@ -17,7 +15,7 @@ use app::domain::{SCOPES, callback_url};
 use app::server::accounts::{self, UseError};
 use common::leaks::{assert_no_secret, at_rest, logs};
 use common::{Backend, brand, org_id, send};
-use perch_server::fake_x::{FakeUser, Fault, NewApp};
+use fake_x::{FakeUser, Fault, NewApp};
 use serde_json::{Value, json};
 
 use common::connect::*;

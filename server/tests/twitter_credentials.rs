@@ -4,9 +4,7 @@
 //! Secret pair"), rotation and rewrap of the master key (A.6), tenants, roles and API keys (G),
 //! cross-site requests (D.22) and hostile input (H.38).
 //!
-//! Run with `cargo test -p server --features app/ssr,server/fake-x --test twitter_credentials`.
-
-#![cfg(feature = "fake-x")]
+//! Run with `cargo test -p server --test twitter_credentials`.
 
 mod common;
 
@@ -21,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use common::leaks::{assert_no_part_of, assert_no_secret, at_rest, find_secret, log_buffer, logs};
 use common::{Backend, Client, PASSWORD, Reply, TestApp, TestDb, brand, org_id, send};
-use perch_server::fake_x::{FakeX, Fault, NewApp, UnknownClient};
+use fake_x::{FakeX, Fault, NewApp, UnknownClient};
 use serde_json::{Value, json};
 
 // ---- values in X's shapes (docs/x-api.md "Shapes of identifiers") ----------------------------------

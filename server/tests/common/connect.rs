@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use app::domain::callback_url;
 use app::server::accounts::{FIELD_ACCESS, FIELD_REFRESH};
 use app::server::vault::Aad;
-use perch_server::fake_x::{FakeX, NewApp};
+use fake_x::{FakeX, NewApp};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
@@ -165,7 +165,7 @@ pub async fn check(c: &Client, account_id: &str) -> Reply {
 }
 
 /// Token requests the fake received so far (successful or not).
-pub fn token_requests(x: &FakeX) -> Vec<perch_server::fake_x::RecordedRequest> {
+pub fn token_requests(x: &FakeX) -> Vec<fake_x::RecordedRequest> {
     x.requests().into_iter().filter(|r| r.path == "/2/oauth2/token").collect()
 }
 

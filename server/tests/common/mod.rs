@@ -3,9 +3,7 @@
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
-#[cfg(feature = "fake-x")]
 pub mod api;
-#[cfg(feature = "fake-x")]
 pub mod connect;
 pub mod leaks;
 

@@ -1,6 +1,6 @@
 //! The control plane over HTTP, `/_fake/...`: the in-process API of [`FakeState`] as JSON, for
-//! tests in another process (Playwright). The endpoints are listed in the module documentation of
-//! [`crate::fake_x`]. Not part of X; never logged in the request log.
+//! tests in another process (Playwright). The endpoints are listed in the crate documentation
+//! ([`crate`]). Not part of X; never logged in the request log.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,6 +1,7 @@
 //! A fake of X's OAuth 2.0 and API v2 for tests, faithful to the behaviour recorded in
 //! `docs/x-api.md` (error bodies word for word): X is out of reach, so every test of Perch
-//! runs against this. Built only with the `fake-x` feature; the `perch` binary never contains it.
+//! runs against this. A crate of its own, only a dev-dependency of `server`: the `perch` binary
+//! never contains it.
 //!
 //! # X's endpoints (all under one base URL)
 //!

@@ -1,14 +1,12 @@
 //! The fake X over real HTTP, row by row against docs/x-api.md: authorize page, token endpoint,
 //! refresh rotation, revoke, users/me, tweets, secret rotation, the request log and the control
-//! plane. Run with `cargo test -p server --features fake-x --test fake_x`.
-
-#![cfg(feature = "fake-x")]
+//! plane. Run with `cargo test -p fake-x --test fake_x`.
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use perch_server::fake_x::{
+use fake_x::{
     FakeApp, FakeUser, FakeX, Fault, NewApp, Refusal, UnknownClient, fingerprint, pkce_challenge, pkce_verifier,
 };
 use reqwest::header::LOCATION;
@@ -211,8 +209,8 @@ impl Harness {
             .unwrap()
     }
 
-    fn tokens(&self, scopes: &[&str]) -> perch_server::fake_x::TokenPair {
-        self.fake.issue_tokens(&self.app.client_id, perch_server::fake_x::DEFAULT_USER_ID, scopes).unwrap()
+    fn tokens(&self, scopes: &[&str]) -> fake_x::TokenPair {
+        self.fake.issue_tokens(&self.app.client_id, fake_x::DEFAULT_USER_ID, scopes).unwrap()
     }
 }
 
@@ -450,7 +448,7 @@ async fn unknown_client_is_unauthorized_client_by_default_and_invalid_client_whe
     let h = setup().await;
     let form =
         [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", CALLBACK), ("code_verifier", "v")];
-    let stranger = perch_server::fake_x::ids::client_id();
+    let stranger = fake_x::ids::client_id();
     let (status, body) = h.token_as(&stranger, &h.app.client_secret, &form).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, UNAUTHORIZED_CLIENT));
 
@@ -598,7 +596,7 @@ async fn testing_a_pair_with_a_made_up_code_tells_a_valid_pair_from_a_wrong_one(
         ("client_id", h.app.client_id.as_str()),
     ];
     assert_eq!(h.token(&form).await, (StatusCode::BAD_REQUEST, INVALID_CODE.into()));
-    let (status, body) = h.token_as(&h.app.client_id, &perch_server::fake_x::ids::client_secret(), &form).await;
+    let (status, body) = h.token_as(&h.app.client_id, &fake_x::ids::client_secret(), &form).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, UNAUTHORIZED_CLIENT));
 }
 
@@ -724,7 +722,7 @@ async fn concurrent_refreshes_of_one_token_let_exactly_one_succeed() {
 async fn a_refresh_token_of_another_app_is_invalid() {
     let h = setup().await;
     let other = h.fake.register_app(NewApp::new([CALLBACK]));
-    let pair = h.fake.issue_tokens(&other.client_id, perch_server::fake_x::DEFAULT_USER_ID, ALL_API_SCOPES).unwrap();
+    let pair = h.fake.issue_tokens(&other.client_id, fake_x::DEFAULT_USER_ID, ALL_API_SCOPES).unwrap();
     assert_eq!(
         h.refresh(pair.refresh_token.as_deref().unwrap()).await,
         (StatusCode::BAD_REQUEST, INVALID_TOKEN.into())
@@ -818,7 +816,7 @@ async fn revoke_with_bad_client_auth_is_unauthorized_client() {
 async fn revoking_an_unknown_or_foreign_token_answers_revoked_and_changes_nothing() {
     let h = setup().await;
     let other = h.fake.register_app(NewApp::new([CALLBACK]));
-    let foreign = h.fake.issue_tokens(&other.client_id, perch_server::fake_x::DEFAULT_USER_ID, ALL_API_SCOPES).unwrap();
+    let foreign = h.fake.issue_tokens(&other.client_id, fake_x::DEFAULT_USER_ID, ALL_API_SCOPES).unwrap();
     for token in ["never-issued", foreign.access_token.as_str()] {
         let (status, body) = h.revoke(&[("token", token), ("token_type_hint", "access_token")]).await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"revoked":true}"#));

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use perch_server::fake_x::{FakeState, NewApp, serve};
+use fake_x::{FakeState, NewApp, serve};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -42,6 +42,26 @@ fn parse_app(spec: &str) -> Result<NewApp, String> {
     Ok(NewApp::new(callbacks).with_credentials(client_id, secret))
 }
 
+/// Resolves on Ctrl-C or SIGTERM (like `perch_server::shutdown_signal`, which this crate does not
+/// depend on: the fake stands alone).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -69,7 +89,7 @@ async fn main() -> ExitCode {
     let addr = listener.local_addr().unwrap_or(args.listen);
     println!("http://{addr}");
     let _ = std::io::stdout().flush();
-    match serve(listener, state, perch_server::shutdown_signal()).await {
+    match serve(listener, state, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
