@@ -25,7 +25,6 @@ Reports (JUnit XML, and the failing cases as curl commands in the output) go to 
 """
 
 import http.cookiejar
-import json
 import os
 import shutil
 import socket
@@ -33,10 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import ROOT, call, opener, owner, wait_for  # noqa: E402
+from benchlib import ROOT, opener, posting_setup, wait_for  # noqa: E402
 
 
 def free_port():
@@ -87,29 +85,7 @@ def set_up(base, x):
     """An owner, the fake X's app as the organization default, one connected account, an API key."""
     jar = http.cookiejar.CookieJar()
     browser, at_x = opener(jar), opener()
-    origin = {"origin": base}
-    json_h = {"content-type": "application/json"}
-    owner(browser, base, "Fuzz Agency", "fuzz@example.com")
-    _, _, app = call(at_x, f"{x}/_fake/apps", {"callback_urls": [f"{base}/oauth/callback/twitter"]}, json_h)
-    app = json.loads(app)
-    status, _, body = call(browser, f"{base}/v1/integrations/twitter/credentials",
-                           {"client_id": app["client_id"], "client_secret": app["client_secret"]}, {**origin, **json_h}, "PUT")
-    assert status == 201, body
-    status, h, _ = call(browser, f"{base}/oauth/connect/twitter", {"brand_id": "default"}, origin)
-    assert status == 303, status
-    form = urllib.parse.parse_qsl(urllib.parse.urlsplit(h["location"]).query) + [("decision", "authorize")]
-    form += [("granted", s) for s in dict(form)["scope"].split(" ")]
-    status, h, _ = call(at_x, f"{x}/i/oauth2/authorize/decision", form)
-    assert status == 302, status
-    status, h, _ = call(browser, h["location"])
-    assert "connect=connected" in h["location"], h["location"]
-    account_id = urllib.parse.parse_qs(urllib.parse.urlsplit(h["location"]).query)["account"][0]
-    status, _, body = call(browser, f"{base}/api/keys/create", {"name": "fuzz"}, {**origin, "accept": "application/json"})
-    assert status == 200, body
-    key = json.loads(body)["key"]
-    # X's rate limits are X's (and documented as 429): lifted, so most posts reach the fake's 201.
-    limits = {"tweets_limit_15min": 1000000000, "tweets_user_limit_24h": 1000000000, "tweets_app_limit_24h": 1000000000}
-    call(at_x, f"{x}/_fake/switches", limits, json_h, "PUT")
+    _, account_id, key = posting_setup(browser, at_x, base, x, "Fuzz Agency", "fuzz@example.com", "fuzz")
     return key, account_id
 
 

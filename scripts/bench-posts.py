@@ -20,10 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import PERCH, call, opener, owner, require_binaries, start, stop, wrk_summary  # noqa: E402
+from benchlib import PERCH, call, opener, posting_setup, require_binaries, start, stop, wrk_summary  # noqa: E402
 
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
 SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -75,29 +74,8 @@ def main():
     try:
         jar = http.cookiejar.CookieJar()
         browser, at_x = opener(jar), opener()
-        origin = {"origin": base}
         json_h = {"content-type": "application/json"}
-        owner(browser, base, "Bench Agency", "bench@example.com")
-        _, _, app = call(at_x, f"{x}/_fake/apps", {"callback_urls": [f"{base}/oauth/callback/twitter"]}, json_h)
-        app = json.loads(app)
-        status, _, body = call(browser, f"{base}/v1/integrations/twitter/credentials",
-                               {"client_id": app["client_id"], "client_secret": app["client_secret"]}, {**origin, **json_h}, "PUT")
-        assert status == 201, body
-        status, h, _ = call(browser, f"{base}/oauth/connect/twitter", {"brand_id": "default"}, origin)
-        assert status == 303, status
-        form = urllib.parse.parse_qsl(urllib.parse.urlsplit(h["location"]).query) + [("decision", "authorize")]
-        form += [("granted", s) for s in dict(form)["scope"].split(" ")]
-        status, h, _ = call(at_x, f"{x}/i/oauth2/authorize/decision", form)
-        assert status == 302, status
-        status, h, _ = call(browser, h["location"])
-        assert "connect=connected" in h["location"], h["location"]
-        account_id = urllib.parse.parse_qs(urllib.parse.urlsplit(h["location"]).query)["account"][0]
-        status, _, body = call(browser, f"{base}/api/keys/create", {"name": "bench"}, {**origin, "accept": "application/json"})
-        assert status == 200, body
-        key = json.loads(body)["key"]
-        # X's limits are X's; the benchmark measures Perch.
-        limits = {"tweets_limit_15min": 1000000000, "tweets_user_limit_24h": 1000000000, "tweets_app_limit_24h": 1000000000}
-        call(at_x, f"{x}/_fake/switches", limits, json_h, "PUT")
+        app, account_id, key = posting_setup(browser, at_x, base, x, "Bench Agency", "bench@example.com", "bench")
         _, _, users = call(at_x, f"{x}/_fake/users", headers={"accept": "application/json"})
         user_id = json.loads(users)[0]["id"]
         _, _, tokens = call(at_x, f"{x}/_fake/tokens", {"client_id": app["client_id"], "user_id": user_id,

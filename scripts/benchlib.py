@@ -69,6 +69,35 @@ def owner(op, base, org, email, password="correct horse battery staple"):
         assert status == 200, (path, body)
 
 
+def posting_setup(browser, at_x, base, x, org, email, key_name):
+    """Signs up `org` and signs in through `browser`, registers an app at the fake X and saves it
+    as the organization default, connects an X account through the fake's consent page (every
+    scope granted), creates an API key, and lifts the fake's posting limits (X's limits are X's;
+    these runs measure or fuzz Perch). Returns (the app, the account id, the API key)."""
+    origin = {"origin": base}
+    json_h = {"content-type": "application/json"}
+    owner(browser, base, org, email)
+    _, _, app = call(at_x, f"{x}/_fake/apps", {"callback_urls": [f"{base}/oauth/callback/twitter"]}, json_h)
+    app = json.loads(app)
+    status, _, body = call(browser, f"{base}/v1/integrations/twitter/credentials",
+                           {"client_id": app["client_id"], "client_secret": app["client_secret"]}, {**origin, **json_h}, "PUT")
+    assert status == 201, body
+    status, h, _ = call(browser, f"{base}/oauth/connect/twitter", {"brand_id": "default"}, origin)
+    assert status == 303, status
+    form = urllib.parse.parse_qsl(urllib.parse.urlsplit(h["location"]).query) + [("decision", "authorize")]
+    form += [("granted", s) for s in dict(form)["scope"].split(" ")]
+    status, h, _ = call(at_x, f"{x}/i/oauth2/authorize/decision", form)
+    assert status == 302, status
+    status, h, _ = call(browser, h["location"])
+    assert "connect=connected" in h["location"], h["location"]
+    account_id = urllib.parse.parse_qs(urllib.parse.urlsplit(h["location"]).query)["account"][0]
+    status, _, body = call(browser, f"{base}/api/keys/create", {"name": key_name}, {**origin, "accept": "application/json"})
+    assert status == 200, body
+    limits = {"tweets_limit_15min": 1000000000, "tweets_user_limit_24h": 1000000000, "tweets_app_limit_24h": 1000000000}
+    call(at_x, f"{x}/_fake/switches", limits, json_h, "PUT")
+    return app, account_id, json.loads(body)["key"]
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
