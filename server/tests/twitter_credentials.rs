@@ -4,7 +4,9 @@
 //! Secret pair"), rotation and rewrap of the master key (A.6), tenants, roles and API keys (G),
 //! cross-site requests (D.22) and hostile input (H.38).
 //!
-//! Run with `cargo test -p server --test it -- twitter_credentials::`.
+//! Run with `cargo test -p server --test twitter_credentials`.
+
+mod common;
 
 use app::domain::{Email, Password, Role, callback_url};
 use app::server::ServerError;
@@ -13,10 +15,10 @@ use app::server::users::{self, OrgTarget};
 use app::server::vault::VaultError;
 use std::process::Command;
 
-use crate::common::leaks::{assert_no_part_of, assert_no_secret, at_rest, find_secret, log_buffer, logs};
-use crate::common::{Backend, Client, PASSWORD, Reply, TestApp, TestDb, brand, org_id, send};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use common::leaks::{assert_no_part_of, assert_no_secret, at_rest, find_secret, log_buffer, logs};
+use common::{Backend, Client, PASSWORD, Reply, TestApp, TestDb, brand, org_id, send};
 use fake_x::{FakeX, Fault, NewApp, UnknownClient};
 use serde_json::{Value, json};
 

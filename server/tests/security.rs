@@ -1,6 +1,8 @@
 //! Cross-site requests, headers, health, hostile input (docs/security.md D.22, D.23, H.38).
 
-use crate::common::{Backend, TestApp};
+mod common;
+
+use common::{Backend, TestApp};
 
 on_both_databases!(
     cross_site_posts_are_refused_and_change_nothing,

@@ -7,16 +7,18 @@
 //! Connect, X's consent page, X's redirect to the callback, Perch's redirect to the card) is a
 //! request the test makes and checks.
 //!
-//! Run with `cargo test -p server --test it -- twitter_accounts::`.
+//! Run with `cargo test -p server --test twitter_accounts`.
 
-use crate::common::leaks::{assert_no_secret, at_rest, logs};
-use crate::common::{Backend, brand, org_id, send};
+mod common;
+
 use app::domain::{SCOPES, callback_url};
 use app::server::accounts::{self, UseError};
+use common::leaks::{assert_no_secret, at_rest, logs};
+use common::{Backend, brand, org_id, send};
 use fake_x::{FakeUser, Fault, NewApp};
 use serde_json::{Value, json};
 
-use crate::common::connect::*;
+use common::connect::*;
 
 on_both_databases!(
     e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_account,

@@ -1,8 +1,10 @@
 //! Brands: create, rename, delete, with validation, roles and tenant isolation (docs/security.md G.33).
 
-use crate::common::{Backend, PASSWORD, TestApp};
+mod common;
+
 use app::domain::{Email, Role};
 use app::server::users::{self, OrgTarget};
+use common::{Backend, PASSWORD, TestApp};
 
 on_both_databases!(
     owner_creates_renames_and_deletes_a_brand,

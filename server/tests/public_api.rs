@@ -4,15 +4,17 @@
 //! answer of X's in docs/x-api.md, the refresh lease across instances (F.30, F.31), a refresh cut off
 //! by a crash (H.37), rotation, and the OpenAPI document, on SQLite and PostgreSQL (H.36).
 //!
-//! Run with `cargo test -p server --test it -- public_api::`.
+//! Run with `cargo test -p server --test public_api`.
+
+mod common;
 
 use std::collections::BTreeSet;
 
-use crate::common::api::{account, api, api_client, error_code, error_message, new_key, post, with_account};
-use crate::common::connect::*;
-use crate::common::leaks::{assert_no_secret, at_rest, logs};
-use crate::common::{Backend, Reply, TestApp, brand, send};
 use app::domain::callback_url;
+use common::api::{account, api, api_client, error_code, error_message, new_key, post, with_account};
+use common::connect::*;
+use common::leaks::{assert_no_secret, at_rest, logs};
+use common::{Backend, Reply, TestApp, brand, send};
 use fake_x::{Fault, NewApp, Refusal};
 use serde_json::{Value, json};
 
@@ -143,9 +145,9 @@ async fn only_owners_and_admins_manage_keys(b: Backend) {
     let key = new_key(&w.owner, "CMS").await;
     let member = w.app.client();
     // A member of the same organization, made the way operators do.
-    let org = crate::common::org_id(&w.owner).await;
+    let org = common::org_id(&w.owner).await;
     let hash = app::server::passwords::Passwords::new(1)
-        .hash(app::domain::Password::parse(crate::common::PASSWORD.to_owned()).unwrap())
+        .hash(app::domain::Password::parse(common::PASSWORD.to_owned()).unwrap())
         .await
         .unwrap();
     app::server::users::create(
@@ -157,7 +159,7 @@ async fn only_owners_and_admins_manage_keys(b: Backend) {
     )
     .await
     .unwrap();
-    let r = member.call("login", &[("email", "member@acme.example"), ("password", crate::common::PASSWORD)]).await;
+    let r = member.call("login", &[("email", "member@acme.example"), ("password", common::PASSWORD)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     for (endpoint, form) in [("keys/list", vec![]), ("keys/create", vec![("name", "mine")])] {
         let r = member.call(endpoint, &form).await;
@@ -382,7 +384,7 @@ async fn accounts_are_listed_with_their_state_and_filtered_by_brand(b: Backend) 
     // Marked: the state says why and since when.
     app::server::accounts::mark_needs_reconnection(
         w.app.state.db.pool(),
-        &crate::common::org_id(&w.owner).await,
+        &common::org_id(&w.owner).await,
         &id,
         app::domain::ReconnectReason::RefreshRefused,
     )
