@@ -53,6 +53,14 @@ impl Passwords {
     }
 
     /// How many hashes were computed so far.
+    /// Takes every hashing slot until the returned permit drops: what a flood that fills the queue
+    /// does, made deterministic for the tests of the queue's bound (the flood itself is measured
+    /// by `scripts/bench-login-flood.py`).
+    pub async fn occupy_all(&self) -> tokio::sync::OwnedSemaphorePermit {
+        let all = u32::try_from(self.permits.available_permits()).unwrap_or(u32::MAX);
+        Arc::clone(&self.permits).acquire_many_owned(all).await.expect("the semaphore is never closed")
+    }
+
     pub fn computed(&self) -> u64 {
         self.computed.load(Ordering::Relaxed)
     }
