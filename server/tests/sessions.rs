@@ -103,6 +103,24 @@ fn change_the_session(
     })
 }
 
+/// The requests racing an ending answered without a server error, and every one of `cookies`
+/// is signed out on every instance of `bases`.
+async fn assert_signed_out<'a>(
+    app: &TestApp,
+    busy: Vec<tokio::task::JoinHandle<Vec<u16>>>,
+    cookies: impl Iterator<Item = &'a String>,
+    bases: [&String; 2],
+) {
+    for task in busy {
+        assert!(task.await.unwrap().iter().all(|s| *s < 500));
+    }
+    for cookie in cookies {
+        for base in bases {
+            assert_eq!(who(app, base, cookie).await, Value::Null, "{cookie} on {base}");
+        }
+    }
+}
+
 async fn audit_actions(app: &TestApp) -> Vec<(String, String, String)> {
     sqlx::query_as("select actor, action, target from audit_events order by seq")
         .fetch_all(app.state.db.pool())
@@ -203,14 +221,7 @@ async fn d21_sign_out_everywhere_ends_every_session_of_the_user_on_every_instanc
     tokio::time::sleep(Duration::from_millis(10)).await;
     let out = call(&app.base, &app.base, &here, "account/sign-out-everywhere", &[], true).await;
     assert_eq!((out.status, out.header("location").as_str()), (302, "/login"), "{}", out.body);
-    for task in busy {
-        assert!(task.await.unwrap().iter().all(|s| *s < 500));
-    }
-    for cookie in others.iter().chain([&here]) {
-        for base in [&app.base, &second.base] {
-            assert_eq!(who(&app, base, cookie).await, Value::Null, "{cookie} on {base}");
-        }
-    }
+    assert_signed_out(&app, busy, others.iter().chain([&here]), [&app.base, &second.base]).await;
     assert_eq!(
         email_of(&app, &app.base, &bystander).await.as_deref(),
         Some("b@example.com"),
@@ -265,14 +276,7 @@ async fn d21_a_password_change_keeps_this_session_under_a_new_id_and_ends_every_
     assert_eq!((out.status, out.header("location").as_str()), (302, "/settings?done=password#account"), "{}", out.body);
     let renewed = session_cookie(&out).expect("a new session id");
     assert_ne!(renewed, here);
-    for task in busy {
-        assert!(task.await.unwrap().iter().all(|s| *s < 500));
-    }
-    for cookie in others.iter().chain([&here]) {
-        for base in [&app.base, &second.base] {
-            assert_eq!(who(&app, base, cookie).await, Value::Null, "{cookie} on {base}");
-        }
-    }
+    assert_signed_out(&app, busy, others.iter().chain([&here]), [&app.base, &second.base]).await;
     assert_eq!(
         email_of(&app, &second.base, &renewed).await.as_deref(),
         Some("a@example.com"),

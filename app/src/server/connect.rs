@@ -104,7 +104,7 @@ pub async fn start(
     let Some(creds) = credentials::resolve(pool, &state.vault, &viewer.org_id, brand_id).await? else {
         return Ok(result_url(ConnectResult::NoCredentials, brand_id, account_id));
     };
-    let started = start_flow(
+    let url = start_flow(
         state,
         Some(session),
         NewFlow {
@@ -116,8 +116,32 @@ pub async fn start(
         },
     )
     .await?;
+    tracing::info!(org_id = %viewer.org_id, brand_id = brand_id.unwrap_or("-"), reconnect = account_id.is_some(), credential_id = %creds.credential_id, "connect started");
+    Ok(url)
+}
+
+/// Starts a flow within the organization's limits, shared by Connect, Reconnect and connect
+/// links: so many starts a minute (`PERCH_CONNECT_RATE_LIMIT`) and so many open flows at once
+/// (`PERCH_CONNECT_OPEN_LIMIT`); over either, 429 `throttled` with when to try again. Returns X's
+/// consent URL for the flow (the state and the PKCE challenge in it; the verifier stays sealed).
+async fn start_flow(state: &AppState, session: Option<&Session>, flow: NewFlow<'_>) -> Result<String, AppError> {
+    let creds = flow.credentials;
+    let limits = &state.config.limits;
+    if let Some(limited) =
+        rate_limit::hit(&state.db, Limit::ConnectStarts, flow.org_id, limits.connect_starts_per_org).await?
+    {
+        tracing::info!(org_id = flow.org_id, "connect start over the organization's limit");
+        return Err(limited.error());
+    }
+    let started =
+        match oauth_flows::start(state.db.pool(), &state.vault, session, flow, limits.open_flows_per_org).await? {
+            Ok(started) => started,
+            Err(oauth_flows::Full { retry_after }) => {
+                return Err(Limited { limit: Limit::OpenFlows, max: limits.open_flows_per_org, retry_after }.error());
+            }
+        };
     use secrecy::ExposeSecret as _;
-    let url = state
+    state
         .x
         .consent_url(
             &creds.client_id,
@@ -126,32 +150,7 @@ pub async fn start(
             &started.state,
             started.verifier.expose_secret(),
         )
-        .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
-    tracing::info!(org_id = %viewer.org_id, brand_id = brand_id.unwrap_or("-"), reconnect = account_id.is_some(), credential_id = %creds.credential_id, "connect started");
-    Ok(url)
-}
-
-/// Starts a flow within the organization's limits, shared by Connect, Reconnect and connect
-/// links: so many starts a minute (`PERCH_CONNECT_RATE_LIMIT`) and so many open flows at once
-/// (`PERCH_CONNECT_OPEN_LIMIT`); over either, 429 `throttled` with when to try again.
-async fn start_flow(
-    state: &AppState,
-    session: Option<&Session>,
-    flow: NewFlow<'_>,
-) -> Result<oauth_flows::Started, AppError> {
-    let limits = &state.config.limits;
-    if let Some(limited) =
-        rate_limit::hit(&state.db, Limit::ConnectStarts, flow.org_id, limits.connect_starts_per_org).await?
-    {
-        tracing::info!(org_id = flow.org_id, "connect start over the organization's limit");
-        return Err(limited.error());
-    }
-    match oauth_flows::start(state.db.pool(), &state.vault, session, flow, limits.open_flows_per_org).await? {
-        Ok(started) => Ok(started),
-        Err(oauth_flows::Full { retry_after }) => {
-            Err(Limited { limit: Limit::OpenFlows, max: limits.open_flows_per_org, retry_after }.error())
-        }
-    }
+        .map_err(|e| AppError::from(super::ServerError::Other(e)))
 }
 
 /// What X sent back to the callback.
@@ -319,7 +318,7 @@ pub async fn link(
             ),
         ));
     };
-    let started = start_flow(
+    let auth_url = start_flow(
         state,
         None,
         NewFlow {
@@ -331,17 +330,6 @@ pub async fn link(
         },
     )
     .await?;
-    use secrecy::ExposeSecret as _;
-    let auth_url = state
-        .x
-        .consent_url(
-            &creds.client_id,
-            &callback_url(&state.config.public_url),
-            &SCOPES,
-            &started.state,
-            started.verifier.expose_secret(),
-        )
-        .map_err(|e| AppError::from(super::ServerError::Other(e)))?;
     tracing::info!(org_id = %key.org_id, key_id = %key.key_id, brand_id = brand_id.unwrap_or("-"), credential_id = %creds.credential_id, "connect link made");
     Ok(ConnectLink {
         auth_url,
