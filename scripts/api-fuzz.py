@@ -20,7 +20,7 @@ Settings (environment):
                         to explore)
   PERCH_FUZZ_WORKERS    concurrent workers (default 1: with more, hypothesis 6 sometimes fails inside itself, "AST constructor recursion depth mismatch")
   PERCH_FUZZ_SCHEMA     a local OpenAPI file to test instead of the one the binary serves (for
-                        editing server/openapi.json without rebuilding)
+                        trying a change to the document without rebuilding)
 Reports (JUnit XML, and the failing cases as curl commands in the output) go to target/api-fuzz/.
 """
 

@@ -18,8 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_sessions::Session;
 
-use app::domain::{Action, SaveChange, Viewer};
+use app::domain::{Action, SaveChange, Target, Viewer};
 use app::error::{AppError, ErrorCode};
+use app::server::actor::Actor;
 use app::server::{AppState, twitter};
 
 use crate::RouterState;
@@ -177,7 +178,8 @@ async fn delete(
     let Ok(Query(q)) = query else {
         return Err(fail(AppError::new(ErrorCode::BadRequest, "The only query parameter is brand_id.")));
     };
-    twitter::remove(&state, &viewer, q.brand_id.as_deref()).await.map_err(fail)?;
+    let target = Target::from_query(q.brand_id.as_deref()).map_err(fail)?;
+    twitter::remove_pair(&state, &Actor::User(viewer), &target).await.map_err(fail)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -8,12 +8,15 @@ use clap::{Parser, Subcommand};
 use sqlx::AnyPool;
 
 use app::domain::{
-    BrandName, BrandView, ClientId, ClientSecret, Email, OrgName, Password, Role, SaveChange, callback_url, format_utc,
+    AccountToReconnect, BrandId, ClientId, ClientSecret, Email, OrgName, Password, Role, SaveChange, Target,
+    callback_url, format_utc,
 };
-use app::server::credentials::{self, Actor};
+use app::error::{AppError, ErrorCode};
+use app::server::actor::Actor;
 use app::server::master_keys::{self, Forgot};
+use app::server::orgs::{self, Found, Named};
 use app::server::users::{self, OrgTarget};
-use app::server::{accounts, brands, now, passwords::Passwords};
+use app::server::{brands, credentials, now, passwords::Passwords, twitter};
 
 use crate::config::{Config, SETTINGS};
 
@@ -336,24 +339,8 @@ fn read_secret(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-/// Who the dashboard's "updated by" and the audit trail name for changes made here: there is no
-/// signed-in user, only whoever can run the server's binary.
-const OPERATOR: &str = "perch CLI";
-
-/// An organization as `--org` named it.
-struct Org {
-    id: String,
-    name: String,
-}
-
-impl std::fmt::Display for Org {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "\"{}\" ({})", self.name, self.id)
-    }
-}
-
 /// The organization `--org` names, which must exist (`perch credentials`).
-async fn find_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Org> {
+async fn find_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Named> {
     match lookup_org(pool, arg).await? {
         Some(org) => Ok(org),
         None => anyhow::bail!("--org: there is no organization named or with the id `{}`", arg.trim()),
@@ -366,67 +353,41 @@ fn looks_like_org_id(arg: &str) -> bool {
     arg.strip_prefix("org_").is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The organization `--org` names, by id, else by name; `None` when none has that id or name.
-/// The one rule for every command: a name several organizations share is refused, never
-/// resolved to one of them (say the oldest), so that a user or credentials cannot land in the
-/// wrong tenant; the refusal lists their ids, which always work.
-async fn lookup_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Option<Org>> {
-    let arg = arg.trim();
-    let name = OrgName::parse(arg).map(|n| n.as_str().to_owned()).unwrap_or_default();
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("select id, name from organizations where id = $1 or name = $2 order by created_at, id")
-            .bind(arg)
-            .bind(&name)
-            .fetch_all(pool)
-            .await?;
-    if let Some((id, name)) = rows.iter().find(|(id, _)| id == arg) {
-        return Ok(Some(Org { id: id.clone(), name: name.clone() }));
-    }
-    match rows.as_slice() {
-        [] => Ok(None),
-        [(id, name)] => Ok(Some(Org { id: id.clone(), name: name.clone() })),
-        many => {
-            let ids: Vec<&str> = many.iter().map(|(id, _)| id.as_str()).collect();
-            anyhow::bail!(
-                "--org: {} organizations are named \"{name}\"; give the id of the one you mean: {}",
-                many.len(),
-                ids.join(", ")
-            )
-        }
+/// The organization `--org` names ([`orgs::find`]); `None` when none has that id or name. A name
+/// several organizations share is refused with their ids.
+async fn lookup_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Option<Named>> {
+    match orgs::find(pool, arg).await? {
+        Found::One(org) => Ok(Some(org)),
+        Found::None => Ok(None),
+        Found::Several(ids) => anyhow::bail!(
+            "--org: {} organizations are named \"{}\"; give the id of the one you mean: {}",
+            ids.len(),
+            arg.trim(),
+            ids.join(", ")
+        ),
     }
 }
 
-/// The brand `--brand` names within the organization: by id, else by name, ignoring case as
-/// brand names are unique that way.
-async fn find_brand(pool: &AnyPool, org: &Org, arg: &str) -> anyhow::Result<BrandView> {
-    let arg = arg.trim();
-    let key = BrandName::parse(arg).ok().map(|n| n.key());
-    let all = brands::list(pool, &org.id).await?;
-    let by_name = |b: &&BrandView| key.is_some() && BrandName::parse(&b.name).ok().map(|n| n.key()) == key;
-    match all.iter().find(|b| b.id == arg).or_else(|| all.iter().find(by_name)) {
-        Some(b) => Ok(b.clone()),
-        None => anyhow::bail!("--brand: organization {org} has no brand named or with the id `{arg}`"),
-    }
-}
-
-/// What `--org` and `--brand` name: the organization, the brand id (`None` for the default) and
-/// the label the audit trail gives the target.
-async fn find_target(pool: &AnyPool, org: &str, brand: Option<&str>) -> anyhow::Result<(Org, Option<String>, String)> {
+/// What `--org` and `--brand` name: the organization, the target, and how messages name the
+/// target (`Organization default`, `Brand “Coffee”`).
+async fn find_target(pool: &AnyPool, org: &str, brand: Option<&str>) -> anyhow::Result<(Named, Target, String)> {
     let org = find_org(pool, org).await?;
-    let brand_id = match brand {
-        Some(b) => Some(find_brand(pool, &org, b).await?.id),
-        None => None,
+    let (target, label) = match brand {
+        None => (Target::Default, "Organization default".to_owned()),
+        Some(b) => match brands::find(pool, &org.id, b).await? {
+            Some(found) => {
+                let id = BrandId::parse(&found.id).ok_or_else(|| anyhow::anyhow!("a stored brand id is malformed"))?;
+                (Target::Brand(id), format!("Brand “{}”", found.name))
+            }
+            None => anyhow::bail!("--brand: organization {org} has no brand named or with the id `{}`", b.trim()),
+        },
     };
-    let label = brands::trail_label(pool, &org.id, brand_id.as_deref())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("--brand: the brand was deleted meanwhile"))?;
-    Ok((org, brand_id, label))
+    Ok((org, target, label))
 }
 
 /// After a change of credentials: the connected accounts X will now refuse, as the settings
 /// page lists them.
-async fn print_to_reconnect(pool: &AnyPool, org: &Org) -> anyhow::Result<()> {
-    let stale = accounts::to_reconnect(pool, &org.id).await?;
+fn print_to_reconnect(stale: &[AccountToReconnect]) {
     if stale.is_empty() {
         println!("No connected X account needs reconnecting.");
     } else {
@@ -437,7 +398,11 @@ async fn print_to_reconnect(pool: &AnyPool, org: &Org) -> anyhow::Result<()> {
             names.join(", ")
         );
     }
-    Ok(())
+}
+
+/// A use case's refusal, as the CLI says it.
+fn refused(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
 }
 
 /// `perch credentials set`
@@ -446,12 +411,12 @@ pub async fn credentials_set(config: &Config, org: &str, brand: Option<&str>, cl
     let state = crate::build_state(config).await?;
     let pool = state.db.pool();
     // The target is checked before the secret is asked for, so a typo costs no retyping.
-    let (org, brand_id, label) = find_target(pool, org, brand).await?;
+    let (org, target, label) = find_target(pool, org, brand).await?;
     let place = format!("{org}, {label}");
     let secret = read_secret(&format!("Client Secret for {place}: "))?;
     let secret = ClientSecret::parse(&secret).map_err(|e| anyhow::anyhow!("client secret: {}", e.message))?;
-    let actor = Actor { org_id: &org.id, email: OPERATOR, target_label: &label };
-    let outcome = credentials::save(pool, &state.vault, &actor, brand_id.as_deref(), &id, &secret, None).await?;
+    let actor = Actor::Operator { org_id: org.id.clone() };
+    let outcome = twitter::save_pair(&state, &actor, &target, &id, &secret, None).await.map_err(refused)?;
     let c = &outcome.credential;
     let preview = c.preview_label();
     match outcome.change {
@@ -463,7 +428,7 @@ pub async fn credentials_set(config: &Config, org: &str, brand: Option<&str>, cl
         SaveChange::Unchanged => println!("Unchanged: {place} already has these credentials (Client ID {preview})."),
     }
     if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
-        print_to_reconnect(pool, &org).await?;
+        print_to_reconnect(&outcome.accounts_to_reconnect);
     }
     println!(
         "Callback URL to register in the X app's User authentication settings: {}",
@@ -479,11 +444,7 @@ pub async fn credentials_list(config: &Config, org: Option<&str>) -> anyhow::Res
     let pool = state.db.pool();
     let orgs = match org {
         Some(o) => vec![find_org(pool, o).await?],
-        None => {
-            let rows: Vec<(String, String)> =
-                sqlx::query_as("select id, name from organizations order by created_at, id").fetch_all(pool).await?;
-            rows.into_iter().map(|(id, name)| Org { id, name }).collect()
-        }
+        None => orgs::all(pool).await?,
     };
     let mut shown = 0;
     for org in &orgs {
@@ -527,25 +488,27 @@ pub async fn credentials_list(config: &Config, org: Option<&str>) -> anyhow::Res
 pub async fn credentials_remove(config: &Config, org: &str, brand: Option<&str>) -> anyhow::Result<()> {
     let state = crate::build_state(config).await?;
     let pool = state.db.pool();
-    let (org, brand_id, label) = find_target(pool, org, brand).await?;
-    let actor = Actor { org_id: &org.id, email: OPERATOR, target_label: &label };
+    let (org, target, label) = find_target(pool, org, brand).await?;
     let place = format!("{org}, {label}");
-    let Some(preview) = credentials::remove(pool, &actor, brand_id.as_deref()).await? else {
-        match brand_id {
-            None => anyhow::bail!("nothing to remove: organization {org} has no default credentials"),
-            Some(_) => anyhow::bail!(
+    let actor = Actor::Operator { org_id: org.id.clone() };
+    let removed = match twitter::remove_pair(&state, &actor, &target).await {
+        Ok(removed) => removed,
+        Err(e) if e.code == ErrorCode::NotFound => match target {
+            Target::Default => anyhow::bail!("nothing to remove: organization {org} has no default credentials"),
+            Target::Brand(_) => anyhow::bail!(
                 "nothing to remove: {place} has no credentials of its own (it uses the organization default)"
             ),
-        }
+        },
+        Err(e) => return Err(refused(e)),
     };
-    println!("Removed the credentials (Client ID {preview}…) of {place}.");
-    match brand_id {
-        None => println!(
+    println!("Removed the credentials (Client ID {}…) of {place}.", removed.client_id_preview);
+    match target {
+        Target::Default => println!(
             "Brands without credentials of their own cannot connect accounts until default credentials are saved again."
         ),
-        Some(_) => println!("{label} now uses the organization default."),
+        Target::Brand(_) => println!("{label} now uses the organization default."),
     }
-    print_to_reconnect(pool, &org).await?;
+    print_to_reconnect(&removed.accounts_to_reconnect);
     state.db.close().await;
     Ok(())
 }

@@ -246,8 +246,16 @@ async fn acme(b: Backend) -> (TestApp, String) {
         perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
     let app = TestApp::spawn_on(db).await;
-    let org = orgs::id_by_name(app.state.db.pool(), &OrgName::parse("Acme").unwrap()).await.unwrap().unwrap();
+    let org = org_id_named(&app, "Acme").await;
     (app, org)
+}
+
+/// The id of the one organization named `name`, found as `--org` finds it.
+async fn org_id_named(app: &TestApp, name: &str) -> String {
+    match orgs::find(app.state.db.pool(), name).await.unwrap() {
+        orgs::Found::One(org) => org.id,
+        other => panic!("{name}: {other:?}"),
+    }
 }
 
 async fn new_brand(app: &TestApp, org: &str, name: &str) -> String {
@@ -410,7 +418,7 @@ async fn credentials_set_refuses_malformed_input_and_unknown_targets_and_changes
     let (code, _, err) =
         perch(&app.db, &["user", "create", "--email", "o@example.com", "--org", "Other"], &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{err}");
-    let other = orgs::id_by_name(app.state.db.pool(), &OrgName::parse("Other").unwrap()).await.unwrap().unwrap();
+    let other = org_id_named(&app, "Other").await;
     let puma = new_brand(&app, &other, "Puma").await;
     let trail = audit_count(&app, &org).await;
 

@@ -18,7 +18,8 @@ pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
 pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, AppError> {
     let (state, viewer) = crate::server::auth::require(crate::domain::Action::CheckAccount).await?;
     let id = crate::domain::AccountId::or_not_found(&account_id)?;
-    let (_, result) = crate::server::connect::check(&state, &viewer, id.as_str()).await?;
+    let actor = crate::server::actor::Actor::User(viewer);
+    let (_, result) = crate::server::account_actions::check(&state, &actor, &id).await?;
     leptos_axum::redirect(&check_url(result, id.as_str()));
     Ok(result)
 }
@@ -29,7 +30,8 @@ pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, Ap
 pub async fn disconnect_twitter_account(account_id: String) -> Result<DisconnectOutcome, AppError> {
     let (state, viewer) = crate::server::auth::require(crate::domain::Action::DisconnectAccount).await?;
     let id = crate::domain::AccountId::or_not_found(&account_id)?;
-    let outcome = crate::server::connect::disconnect(&state, &viewer.org_id, &viewer.email, id.as_str()).await?;
+    let actor = crate::server::actor::Actor::User(viewer);
+    let outcome = crate::server::account_actions::disconnect(&state, &actor, &id).await?;
     leptos_axum::redirect(&disconnected_url(&outcome));
     Ok(outcome)
 }

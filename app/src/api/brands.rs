@@ -41,12 +41,13 @@ pub async fn rename_brand(id: String, name: String) -> Result<(), AppError> {
 #[server(endpoint = "brands/delete")]
 pub async fn delete_brand(id: String) -> Result<(), AppError> {
     let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageBrands).await?;
-    let id = crate::domain::BrandId::or_not_found(&id)?;
-    let id = id.as_str();
+    let brand = crate::domain::BrandId::or_not_found(&id)?;
+    let id = brand.as_str();
     crate::server::brands::get(state.db.pool(), &viewer.org_id, id)
         .await?
         .ok_or_else(|| AppError::not_found("brand"))?;
-    let (accounts, revoked) = crate::server::connect::disconnect_brand(&state, &viewer, id).await?;
+    let actor = crate::server::actor::Actor::User(viewer.clone());
+    let (accounts, revoked) = crate::server::account_actions::disconnect_brand(&state, &actor, &brand).await?;
     if accounts > 0 {
         tracing::info!(org_id = %viewer.org_id, brand_id = %id, accounts, revoked, "X accounts of a deleted brand disconnected");
     }

@@ -36,7 +36,7 @@ pub async fn submit_twitter_credentials(
     use crate::server::twitter;
     let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageCredentials).await?;
     let session = crate::server::auth::session().await?;
-    let target = twitter::normalize_target(brand_id.as_deref());
+    let target = brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
     if intent.as_deref() == Some("save") {
         let outcome = twitter::save(&state, &viewer, &session, target, &client_id, &client_secret).await?;
         leptos_axum::redirect(&done_url(outcome.change.as_str(), target));
@@ -48,11 +48,11 @@ pub async fn submit_twitter_credentials(
 
 #[server(endpoint = "twitter/remove")]
 pub async fn remove_twitter_credentials(brand_id: Option<String>) -> Result<(), AppError> {
-    use crate::server::twitter;
+    use crate::server::{actor::Actor, twitter};
     let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageCredentials).await?;
-    let target = twitter::normalize_target(brand_id.as_deref());
-    twitter::remove(&state, &viewer, target).await?;
-    leptos_axum::redirect(&done_url("removed", target));
+    let target = crate::domain::Target::from_query(brand_id.as_deref())?;
+    twitter::remove_pair(&state, &Actor::User(viewer), &target).await?;
+    leptos_axum::redirect(&done_url("removed", target.brand_id()));
     Ok(())
 }
 

@@ -77,6 +77,42 @@ id_type!(
     UserId, "usr", "member"
 );
 
+/// What an organization-wide setting applies to: the organization default, or one brand's own
+/// (X app credentials, the card an account connects to).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Default,
+    Brand(BrandId),
+}
+
+impl Target {
+    /// The brand, or `None` for the organization default.
+    pub fn brand_id(&self) -> Option<&str> {
+        match self {
+            Target::Default => None,
+            Target::Brand(b) => Some(b.as_str()),
+        }
+    }
+
+    /// The target a form or a body names in its `brand_id` field: empty or absent is the
+    /// organization default; anything else must be a well-formed brand id (whether the
+    /// organization has it is the store's answer).
+    pub fn from_field(brand_id: Option<&str>) -> Result<Self, AppError> {
+        match brand_id.map(str::trim).filter(|b| !b.is_empty()) {
+            None => Ok(Target::Default),
+            Some(b) => BrandId::or_invalid("brand_id", b).map(Target::Brand),
+        }
+    }
+
+    /// The target a query or a path names: an id that cannot exist is not found.
+    pub fn from_query(brand_id: Option<&str>) -> Result<Self, AppError> {
+        match brand_id.map(str::trim).filter(|b| !b.is_empty()) {
+            None => Ok(Target::Default),
+            Some(b) => BrandId::or_not_found(b).map(Target::Brand),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +163,16 @@ mod tests {
         assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Validation, Some("brand_id")));
         assert!(e.message.contains("brd_"), "{}", e.message);
         assert_eq!(ApiKeyId::or_not_found("key_1").unwrap().as_str(), "key_1");
+    }
+
+    #[test]
+    fn a_target_is_the_default_unless_a_brand_is_named() {
+        for default in [None, Some(""), Some("  ")] {
+            assert_eq!(Target::from_field(default).unwrap(), Target::Default, "{default:?}");
+        }
+        let b = Target::from_field(Some(" brd_1 ")).unwrap();
+        assert_eq!(b.brand_id(), Some("brd_1"));
+        assert_eq!(Target::from_field(Some("brd_\u{0}")).unwrap_err().code, ErrorCode::Validation);
+        assert_eq!(Target::from_query(Some("brd_\u{0}")).unwrap_err().code, ErrorCode::NotFound);
     }
 }

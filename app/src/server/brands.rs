@@ -31,6 +31,16 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<BrandView>, Server
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// The brand `arg` names within the organization: by id, else by name, ignoring case as brand
+/// names are unique that way.
+pub async fn find(pool: &AnyPool, org_id: &str, arg: &str) -> Result<Option<BrandView>, ServerError> {
+    let arg = arg.trim();
+    let key = BrandName::parse(arg).ok().map(|n| n.key());
+    let all = list(pool, org_id).await?;
+    let by_name = |b: &&BrandView| key.is_some() && BrandName::parse(&b.name).ok().map(|n| n.key()) == key;
+    Ok(all.iter().find(|b| b.id == arg).or_else(|| all.iter().find(by_name)).cloned())
+}
+
 /// How the audit trail names a card or a credentials target: "Organization default" or
 /// "Brand “Acme”"; `None` when the brand is not the organization's.
 pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(

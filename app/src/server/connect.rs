@@ -1,17 +1,19 @@
 //! Connecting X accounts through the organization's (or a brand's) own X app: the accounts page's
-//! data, **Connect** / **Reconnect** (OAuth 2.0 with PKCE), X's callback, **Check** and
-//! **Disconnect**. Every outcome of the callback becomes a [`ConnectResult`] shown on the card.
+//! data, **Connect** / **Reconnect** (OAuth 2.0 with PKCE), connect links, and X's callback. Every
+//! outcome of the callback becomes a [`ConnectResult`] shown on the card. Check and Disconnect are
+//! in [`super::account_actions`].
 
 use tower_sessions::Session;
 
-use super::accounts::{self, Connection, UseError};
+use super::accounts::{self, Connection};
+use super::credentials::AppSource;
 use super::oauth_flows::{self, Flow, NewFlow, StartedBy};
 use super::rate_limit::{self, Limit, Limited};
 use super::x_client::{ApiError, TokenError};
 use super::{AppState, brands, credentials};
 use crate::domain::{
-    ACCOUNTS_PAGE, AccountsOverview, Action, CardApp, CheckResult, ConnectResult, DisconnectOutcome, PlatformCard,
-    SCOPES, Viewer, callback_url, missing_scopes,
+    ACCOUNTS_PAGE, AccountsOverview, Action, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer, callback_url,
+    missing_scopes,
 };
 use crate::error::AppError;
 
@@ -21,10 +23,10 @@ pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverv
     let pool = state.db.pool();
     let creds = credentials::summaries(pool, &viewer.org_id).await?;
     let app_of = |brand_id: Option<&str>| {
-        creds
-            .iter()
-            .find(|c| c.brand_id.as_deref() == brand_id)
-            .map(|c| CardApp { client_id_preview: c.client_id_preview.clone(), own: brand_id.is_some() })
+        credentials::applying(&creds, brand_id).map(|(c, source)| CardApp {
+            client_id_preview: c.client_id_preview.clone(),
+            own: source == AppSource::Own,
+        })
     };
     let accounts = accounts::list(pool, &viewer.org_id).await?;
     let on_card =
@@ -37,7 +39,7 @@ pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverv
     }];
     for b in brands::list(pool, &viewer.org_id).await? {
         cards.push(PlatformCard {
-            app: app_of(Some(&b.id)).or_else(|| app_of(None)),
+            app: app_of(Some(&b.id)),
             accounts: on_card(Some(&b.id)),
             brand_id: Some(b.id),
             title: b.name,
@@ -371,110 +373,6 @@ fn exchange_failure(e: &TokenError) -> ConnectResult {
         TokenError::Refused { error, .. } if error == "invalid_grant" => ConnectResult::CodeInvalid,
         TokenError::Refused { .. } => ConnectResult::Refused,
     }
-}
-
-/// **Check**: one call to X through [`accounts::usable`] (`GET /2/users/me`), which refreshes or
-/// marks the account as needed; a refused access token gets one more try with a newer token.
-pub async fn check(state: &AppState, viewer: &Viewer, account_id: &str) -> Result<(String, CheckResult), AppError> {
-    let pool = state.db.pool();
-    let account =
-        accounts::get(pool, &viewer.org_id, account_id).await?.ok_or_else(|| AppError::not_found("X account"))?;
-    let mut refused: Option<secrecy::SecretString> = None;
-    let result = loop {
-        let usable = match accounts::usable(state, &viewer.org_id, account_id, refused.as_ref()).await {
-            Ok(u) => u,
-            Err(UseError::NotFound) => return Err(AppError::not_found("X account")),
-            Err(UseError::NeedsReconnection(_)) => break CheckResult::NeedsReconnection,
-            Err(UseError::Unreachable(_)) => break CheckResult::Unreachable,
-            Err(UseError::Server(e)) => return Err(e.into()),
-        };
-        match state.x.users_me(&usable.access_token).await {
-            Ok(user) => {
-                accounts::update_profile(pool, &viewer.org_id, account_id, &user).await?;
-                break CheckResult::Working;
-            }
-            Err(ApiError::Unauthorized) if refused.is_none() => refused = Some(usable.access_token),
-            Err(ApiError::Unauthorized) => {
-                accounts::mark_needs_reconnection(
-                    pool,
-                    &viewer.org_id,
-                    account_id,
-                    crate::domain::ReconnectReason::TokenRejected,
-                )
-                .await?;
-                break CheckResult::NeedsReconnection;
-            }
-            Err(ApiError::Forbidden(_)) => break CheckResult::Forbidden,
-            Err(ApiError::RateLimited) => break CheckResult::RateLimited,
-            Err(ApiError::Unreachable(_)) => break CheckResult::Unreachable,
-        }
-    };
-    tracing::info!(org_id = %viewer.org_id, account_id, result = result.as_str(), "account checked");
-    Ok((account.handle(), result))
-}
-
-/// **Disconnect**: deletes the account's tokens, then revokes them at X (refresh token first:
-/// with it goes the grant). A revocation that fails still disconnects, and says so (docs/security.md
-/// F.32). `actor` names who disconnected it in the audit trail (a user's email, an API key).
-pub async fn disconnect(
-    state: &AppState,
-    org_id: &str,
-    actor: &str,
-    account_id: &str,
-) -> Result<DisconnectOutcome, AppError> {
-    let r =
-        accounts::remove(state, org_id, account_id, actor).await?.ok_or_else(|| AppError::not_found("X account"))?;
-    let revoked = match &r.credentials {
-        None => false,
-        Some(c) => revoke_at_x(state, c, &r.access_token, r.refresh_token.as_ref()).await,
-    };
-    if !revoked {
-        tracing::warn!(org_id, account_id, "X could not revoke the tokens of a disconnected account");
-        accounts::record_unrevoked(state.db.pool(), org_id, actor, &r).await?;
-    }
-    tracing::info!(org_id, account_id, revoked, "X account disconnected");
-    Ok(DisconnectOutcome { username: r.username, revoked })
-}
-
-/// Revokes a grant's tokens at X, the refresh token first (with it goes the grant); whether X
-/// confirmed every revocation.
-async fn revoke_at_x(
-    state: &AppState,
-    c: &credentials::Resolved,
-    access_token: &secrecy::SecretString,
-    refresh_token: Option<&secrecy::SecretString>,
-) -> bool {
-    let mut answers = Vec::new();
-    if let Some(rt) = refresh_token {
-        answers.push(state.x.revoke(&c.client_id, &c.client_secret, rt, true).await);
-    }
-    answers.push(state.x.revoke(&c.client_id, &c.client_secret, access_token, false).await);
-    for e in answers.iter().filter_map(|a| a.as_ref().err()) {
-        tracing::warn!(error = ?e, "revocation at X failed");
-    }
-    answers.iter().all(Result::is_ok)
-}
-
-/// Disconnects every account of a brand about to be deleted, revoking each one's tokens at X
-/// (the database would otherwise drop them with the brand and leave the grants alive at X).
-/// Returns how many were disconnected and how many of those X confirmed.
-pub async fn disconnect_brand(state: &AppState, viewer: &Viewer, brand_id: &str) -> Result<(usize, usize), AppError> {
-    let ids: Vec<String> = accounts::list(state.db.pool(), &viewer.org_id)
-        .await?
-        .into_iter()
-        .filter(|a| a.brand_id.as_deref() == Some(brand_id))
-        .map(|a| a.id)
-        .collect();
-    let mut revoked = 0;
-    for id in &ids {
-        match disconnect(state, &viewer.org_id, &viewer.email, id).await {
-            Ok(outcome) => revoked += usize::from(outcome.revoked),
-            // Disconnected meanwhile by someone else.
-            Err(e) if e.code == crate::error::ErrorCode::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((ids.len(), revoked))
 }
 
 #[cfg(test)]

@@ -14,14 +14,14 @@ use super::error::ServerError;
 use super::ids::new_id;
 use super::now;
 use super::vault::{Aad, KeyRing};
-use crate::domain::{ClientId, ClientSecret, CredentialView, LastTest, SaveChange, SaveOutcome, TestResult};
+use crate::domain::{ClientId, ClientSecret, CredentialView, LastTest, SaveChange, SaveOutcome, Target, TestResult};
 
 /// The vault fields of a credential row.
 pub const FIELD_CLIENT_ID: &str = "client_id";
 pub const FIELD_CLIENT_SECRET: &str = "client_secret";
 
-/// Which credentials: the organization default (`None`) or a brand's override.
-pub type Target<'a> = Option<&'a str>;
+/// A brand's override (`Some`) or the organization default (`None`), inside this module's SQL.
+type BrandFilter<'a> = Option<&'a str>;
 
 /// Credentials ready to talk to X with, for the connect flow: the brand's own, else the
 /// default (see [`resolve`]).
@@ -33,6 +33,32 @@ pub struct Resolved {
     pub client_id: ClientId,
     pub client_secret: ClientSecret,
     pub generation: i64,
+}
+
+/// Where the app of a brand's accounts comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppSource {
+    /// The brand's own override.
+    Own,
+    /// The organization default (for a brand without one of its own, or for the default itself).
+    Default,
+}
+
+/// Something saved for a target: what [`applying`] chooses among.
+pub trait Saved {
+    /// The brand of an override; `None` for the organization default.
+    fn brand(&self) -> Option<&str>;
+}
+
+/// The one rule of which app applies: among what an organization saved, the brand's own app,
+/// else the organization default; `None` when neither exists. `brand_id` is `None` for the
+/// default's own card. Connecting, the accounts page and the public API all choose with this.
+pub fn applying<'a, S: Saved>(saved: &'a [S], brand_id: Option<&str>) -> Option<(&'a S, AppSource)> {
+    let own = brand_id.and_then(|b| saved.iter().find(|c| c.brand() == Some(b)));
+    match own {
+        Some(c) => Some((c, AppSource::Own)),
+        None => saved.iter().find(|c| c.brand().is_none()).map(|c| (c, AppSource::Default)),
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -79,7 +105,7 @@ impl Row {
 }
 
 /// `brand_id is null` or `brand_id = $n`: the one place the target becomes SQL.
-fn target_clause(target: Target<'_>, n: usize) -> String {
+fn target_clause(target: BrandFilter<'_>, n: usize) -> String {
     match target {
         None => "brand_id is null".to_owned(),
         Some(_) => format!("brand_id = ${n}"),
@@ -103,8 +129,9 @@ pub async fn get(
     pool: &AnyPool,
     vault: &KeyRing,
     org_id: &str,
-    target: Target<'_>,
+    target: &Target,
 ) -> Result<Option<CredentialView>, ServerError> {
+    let target = target.brand_id();
     let sql = format!("select {COLUMNS} from twitter_credentials where org_id = $1 and {}", target_clause(target, 2));
     let mut q = sqlx::query_as::<_, Row>(&sql).bind(org_id);
     if let Some(b) = target {
@@ -120,6 +147,12 @@ struct SealedRow {
     client_id_enc: Vec<u8>,
     client_secret_enc: Vec<u8>,
     generation: i64,
+}
+
+impl Saved for SealedRow {
+    fn brand(&self) -> Option<&str> {
+        self.brand_id.as_deref()
+    }
 }
 
 impl SealedRow {
@@ -146,7 +179,7 @@ impl SealedRow {
 async fn sealed(
     tx: &mut Transaction<'_, Any>,
     org_id: &str,
-    target: Target<'_>,
+    target: BrandFilter<'_>,
 ) -> Result<Option<SealedRow>, ServerError> {
     let sql = format!(
         "select id, brand_id, client_id_enc, client_secret_enc, generation from twitter_credentials where org_id = $1 and {}",
@@ -159,8 +192,8 @@ async fn sealed(
     Ok(q.fetch_optional(&mut **tx).await?)
 }
 
-/// The credentials a connection for `brand_id` uses: the brand's override if it has one, else
-/// the organization default; `None` when neither exists.
+/// The credentials a connection for `brand_id` uses ([`applying`]): the brand's override if it
+/// has one, else the organization default; `None` when neither exists.
 pub async fn resolve(
     pool: &AnyPool,
     vault: &KeyRing,
@@ -168,15 +201,14 @@ pub async fn resolve(
     brand_id: Option<&str>,
 ) -> Result<Option<Resolved>, ServerError> {
     let mut tx = pool.begin().await?;
-    let mut row = None;
+    let mut rows = Vec::with_capacity(2);
     if let Some(b) = brand_id {
-        row = sealed(&mut tx, org_id, Some(b)).await?;
+        rows.extend(sealed(&mut tx, org_id, Some(b)).await?);
     }
-    if row.is_none() {
-        row = sealed(&mut tx, org_id, None).await?;
-    }
+    rows.extend(sealed(&mut tx, org_id, None).await?);
     tx.commit().await?;
-    row.map(|r| r.open(vault, org_id)).transpose()
+    let chosen = applying(&rows, brand_id).map(|(row, _)| row.id.clone());
+    rows.into_iter().find(|r| Some(&r.id) == chosen.as_ref()).map(|r| r.open(vault, org_id)).transpose()
 }
 
 /// The credentials record `credential_id` of the organization, opened: what refreshes and
@@ -207,6 +239,12 @@ pub struct Summary {
     pub client_id_preview: String,
 }
 
+impl Saved for Summary {
+    fn brand(&self) -> Option<&str> {
+        self.brand_id.as_deref()
+    }
+}
+
 /// Every credentials record of the organization.
 pub async fn summaries(pool: &AnyPool, org_id: &str) -> Result<Vec<Summary>, ServerError> {
     Ok(sqlx::query_as("select id, brand_id, generation, client_id_preview from twitter_credentials where org_id = $1")
@@ -215,10 +253,11 @@ pub async fn summaries(pool: &AnyPool, org_id: &str) -> Result<Vec<Summary>, Ser
         .await?)
 }
 
-/// Who is acting, for `updated_by` and the audit trail.
-pub struct Actor<'a> {
+/// How a change is recorded: in which organization, by whom (`updated_by` and the audit trail),
+/// and how the trail names the target.
+pub struct Trail<'a> {
     pub org_id: &'a str,
-    pub email: &'a str,
+    pub by: &'a str,
     /// How the target is named in the trail: "Organization default" or "Brand “Acme”".
     pub target_label: &'a str,
 }
@@ -231,12 +270,14 @@ pub struct Actor<'a> {
 pub async fn save(
     pool: &AnyPool,
     vault: &KeyRing,
-    actor: &Actor<'_>,
-    target: Target<'_>,
+    actor: &Trail<'_>,
+    target: &Target,
     client_id: &ClientId,
     secret: &ClientSecret,
     tested: Option<LastTest>,
 ) -> Result<SaveOutcome, ServerError> {
+    let typed = target;
+    let target = target.brand_id();
     let org_id = actor.org_id;
     let t = now();
     let mut tx = begin_org_write(pool, org_id).await?;
@@ -276,7 +317,7 @@ pub async fn save(
             .bind(secret_blob)
             .bind(generation)
             .bind(t)
-            .bind(actor.email)
+            .bind(actor.by)
             .bind(test_result)
             .bind(tested_at)
             .execute(&mut *tx)
@@ -293,7 +334,7 @@ pub async fn save(
             .bind(secret_blob)
             .bind(generation)
             .bind(t)
-            .bind(actor.email)
+            .bind(actor.by)
             .bind(tested.is_some() || change == SaveChange::SecretRotated)
             .bind(test_result)
             .bind(tested_at)
@@ -316,9 +357,9 @@ pub async fn save(
         Some(t) => format!(", tested: {}", t.result.label()),
         None => ", not tested".to_owned(),
     });
-    audit::record(&mut tx, org_id, t, actor.email, action, actor.target_label, &detail).await?;
+    audit::record(&mut tx, org_id, t, actor.by, action, actor.target_label, &detail).await?;
     tx.commit().await?;
-    let credential = get(pool, vault, org_id, target)
+    let credential = get(pool, vault, org_id, typed)
         .await?
         .ok_or_else(|| ServerError::Other("saved credentials vanished".into()))?;
     Ok(SaveOutcome { change, credential, accounts_to_reconnect: Vec::new() })
@@ -329,12 +370,13 @@ pub async fn save(
 pub async fn record_test(
     pool: &AnyPool,
     vault: &KeyRing,
-    actor: &Actor<'_>,
-    target: Target<'_>,
+    actor: &Trail<'_>,
+    target: &Target,
     client_id: &ClientId,
     secret: &ClientSecret,
     result: LastTest,
 ) -> Result<(), ServerError> {
+    let target = target.brand_id();
     let org_id = actor.org_id;
     let mut tx = begin_org_write(pool, org_id).await?;
     let mut of_saved = false;
@@ -357,14 +399,15 @@ pub async fn record_test(
         if of_saved { " (the saved pair)" } else { "" },
         result.result.label()
     );
-    audit::record(&mut tx, org_id, result.at, actor.email, "Tested credentials", actor.target_label, &detail).await?;
+    audit::record(&mut tx, org_id, result.at, actor.by, "Tested credentials", actor.target_label, &detail).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Removes the credentials of `target`; `Ok(None)` when there were none. Returns the removed
 /// credentials' preview.
-pub async fn remove(pool: &AnyPool, actor: &Actor<'_>, target: Target<'_>) -> Result<Option<String>, ServerError> {
+pub async fn remove(pool: &AnyPool, actor: &Trail<'_>, target: &Target) -> Result<Option<String>, ServerError> {
+    let target = target.brand_id();
     let org_id = actor.org_id;
     let mut tx = begin_org_write(pool, org_id).await?;
     let sql =
@@ -383,7 +426,7 @@ pub async fn remove(pool: &AnyPool, actor: &Actor<'_>, target: Target<'_>) -> Re
     }
     q.execute(&mut *tx).await?;
     let detail = format!("Client ID {preview}…");
-    audit::record(&mut tx, org_id, now(), actor.email, "Removed credentials", actor.target_label, &detail).await?;
+    audit::record(&mut tx, org_id, now(), actor.by, "Removed credentials", actor.target_label, &detail).await?;
     tx.commit().await?;
     Ok(Some(preview))
 }

@@ -1,7 +1,9 @@
 //! Server-only code (the `ssr` feature): database, sessions, passwords and the SQL behind each
 //! server function. Nothing here is compiled into the browser bundle.
 
+pub mod account_actions;
 pub mod accounts;
+pub mod actor;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

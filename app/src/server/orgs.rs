@@ -5,13 +5,56 @@ use sqlx::AnyPool;
 use super::error::ServerError;
 use crate::domain::{MemberView, OrgName, OrgSettings, Role};
 
-/// The id of the organization with exactly this name, if one exists (names are not unique;
-/// the oldest wins, and the CLI says which it used).
-pub async fn id_by_name(pool: &AnyPool, name: &OrgName) -> Result<Option<String>, ServerError> {
-    Ok(sqlx::query_scalar("select id from organizations where name = $1 order by created_at, id limit 1")
-        .bind(name.as_str())
-        .fetch_optional(pool)
-        .await?)
+/// An organization as someone named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}\" ({})", self.name, self.id)
+    }
+}
+
+/// What a name or an id given for an organization found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    One(Named),
+    None,
+    /// A name several organizations share (names are not unique): their ids, oldest first.
+    Several(Vec<String>),
+}
+
+/// The organization `arg` names, by id, else by exact name. The one rule for every command: a
+/// name several organizations share is never resolved to one of them (say the oldest), so that
+/// a user or credentials cannot land in the wrong tenant; the caller lists the ids, which always
+/// work.
+pub async fn find(pool: &AnyPool, arg: &str) -> Result<Found, ServerError> {
+    let arg = arg.trim();
+    let name = OrgName::parse(arg).map(|n| n.as_str().to_owned()).unwrap_or_default();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select id, name from organizations where id = $1 or name = $2 order by created_at, id")
+            .bind(arg)
+            .bind(&name)
+            .fetch_all(pool)
+            .await?;
+    if let Some((id, name)) = rows.iter().find(|(id, _)| id == arg) {
+        return Ok(Found::One(Named { id: id.clone(), name: name.clone() }));
+    }
+    Ok(match rows.as_slice() {
+        [] => Found::None,
+        [(id, name)] => Found::One(Named { id: id.clone(), name: name.clone() }),
+        many => Found::Several(many.iter().map(|(id, _)| id.clone()).collect()),
+    })
+}
+
+/// Every organization, oldest first.
+pub async fn all(pool: &AnyPool) -> Result<Vec<Named>, ServerError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select id, name from organizations order by created_at, id").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(id, name)| Named { id, name }).collect())
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,11 +1,10 @@
 //! Posting for an account through the public API (`POST /v1/posts`): the call to X goes through
-//! [`accounts::usable`] (which marks stale accounts and refreshes under the lease), and each of
+//! [`accounts::with_token`] (which marks stale accounts and refreshes under the lease), and each of
 //! X's answers in docs/x-api.md becomes an error an API client can act on.
 
-use secrecy::SecretString;
 use sqlx::AnyPool;
 
-use super::accounts::{self, UseError};
+use super::accounts::{self, Attempt, UseError};
 use super::api_keys::KeyHolder;
 use super::error::ServerError;
 use super::ids::new_id;
@@ -81,9 +80,9 @@ fn rate_limited(limit: RateLimited, t: i64) -> Failure {
     }
 }
 
-/// Makes a post for `new.account_id`, which must belong to the key's organization. After a 401
-/// from X the post is tried once more with a newer token (another request's fresh one, or one
-/// refreshed for it); a second 401 marks the account (its grant was revoked at X).
+/// Makes a post for `new.account_id`, which must belong to the key's organization, through
+/// [`accounts::with_token`] (refresh, one retry after a 401, marking); each of X's refusals
+/// becomes an error the client can act on.
 pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Result<PostView, Failure> {
     let org_id = key.org_id.as_str();
     let tweet = NewTweet {
@@ -91,82 +90,80 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
         reply: new.reply_to_post_id.map(|id| ReplyTo { in_reply_to_tweet_id: id }),
         quote_tweet_id: new.quote_post_id,
     };
-    // The token X refused, once it has: the next round asks for a newer one.
-    let mut refused: Option<SecretString> = None;
-    loop {
-        let usable = match accounts::usable(state, org_id, new.account_id, refused.as_ref()).await {
-            Ok(u) => u,
-            Err(UseError::NotFound) => return Err(AppError::not_found("X account").into()),
-            Err(UseError::NeedsReconnection(reason)) => return Err(needs_reconnection(reason).into()),
-            Err(UseError::Unreachable(why)) => return Err(unavailable(&why).into()),
-            Err(UseError::Server(e)) => return Err(e.into()),
-        };
-        match state.x.create_tweet(&usable.access_token, &tweet).await {
-            Ok(created) => {
-                let view = PostView {
-                    id: new_id("pst"),
-                    account_id: usable.account_id.clone(),
-                    x_post_id: created.id,
-                    username: usable.username.clone(),
-                    text: new.text.as_str().to_owned(),
-                    reply_to_post_id: new.reply_to_post_id.map(str::to_owned),
-                    quote_post_id: new.quote_post_id.map(str::to_owned),
-                    created_at: now(),
-                };
-                if let Err(e) = record(state.db.pool(), org_id, &usable.x_user_id, &key.key_id, &view).await {
-                    // The post exists on X: say so, so that the client does not post it again.
-                    tracing::error!(org_id, x_post_id = %view.x_post_id, error = %e, "posted, but recording the post failed");
-                    let mut err: AppError = e.into();
-                    err.message = format!(
-                        "X published the post (id {}), but Perch could not record it. Do not send it again.",
-                        view.x_post_id
-                    );
-                    return Err(err.into());
-                }
-                tracing::info!(org_id, account_id = %view.account_id, post_id = %view.id, x_post_id = %view.x_post_id, "posted");
-                return Ok(view);
-            }
-            Err(PostError::Unauthorized) if refused.is_none() => refused = Some(usable.access_token),
-            Err(PostError::Unauthorized) => {
-                accounts::mark_needs_reconnection(
-                    state.db.pool(),
-                    org_id,
-                    new.account_id,
-                    ReconnectReason::TokenRejected,
-                )
-                .await?;
-                return Err(needs_reconnection(ReconnectReason::TokenRejected).into());
-            }
-            Err(PostError::Forbidden(detail)) => {
-                let missing: Vec<&str> =
-                    POST_SCOPES.iter().copied().filter(|s| !usable.scopes.iter().any(|g| g == s)).collect();
-                if !missing.is_empty() {
-                    return Err(AppError::new(
-                        ErrorCode::MissingScopes,
-                        format!(
-                            "X refused the post: the account's token lacks the scope(s) {}. Enable them in the X app's User authentication settings (App permissions “Read and write”), then reconnect the account.",
-                            missing.join(", ")
-                        ),
-                    )
-                    .into());
-                }
-                return Err(AppError::new(ErrorCode::XForbidden, format!("X refused the post: {detail}")).into());
-            }
-            Err(PostError::ClientNotEnrolled) => {
-                return Err(AppError::new(
-                    ErrorCode::XForbidden,
-                    "X refused the post because the X app is not attached to a Project with the access level posting needs (client-not-enrolled). In the X developer portal, attach the app to a Project, then try again.",
-                )
-                .into());
-            }
-            Err(PostError::RateLimited(limit)) => return Err(rate_limited(limit, now())),
-            Err(PostError::Invalid(detail)) => {
-                return Err(
-                    AppError::new(ErrorCode::XRejected, format!("X refused the post as invalid: {detail}")).into()
-                );
-            }
-            Err(PostError::Unreachable(why)) => return Err(unavailable(&why).into()),
+    let tweet = &tweet;
+    let posted = accounts::with_token(state, org_id, new.account_id, |token| async move {
+        match state.x.create_tweet(&token, tweet).await {
+            Err(PostError::Unauthorized) => Attempt::Unauthorized,
+            answer => Attempt::Done(answer),
         }
+    })
+    .await;
+    let (answer, used) = match posted {
+        Ok(done) => done,
+        Err(UseError::NotFound) => return Err(AppError::not_found("X account").into()),
+        Err(UseError::NeedsReconnection(reason)) => return Err(needs_reconnection(reason).into()),
+        Err(UseError::Unreachable(why)) => return Err(unavailable(&why).into()),
+        Err(UseError::Server(e)) => return Err(e.into()),
+    };
+    let created = match answer {
+        Ok(created) => created,
+        Err(refusal) => return Err(refused(refusal, &used.scopes)),
+    };
+    let view = PostView {
+        id: new_id("pst"),
+        account_id: used.account_id.clone(),
+        x_post_id: created.id,
+        username: used.username.clone(),
+        text: new.text.as_str().to_owned(),
+        reply_to_post_id: new.reply_to_post_id.map(str::to_owned),
+        quote_post_id: new.quote_post_id.map(str::to_owned),
+        created_at: now(),
+    };
+    if let Err(e) = record(state.db.pool(), org_id, &used.x_user_id, &key.key_id, &view).await {
+        // The post exists on X: say so, so that the client does not post it again.
+        tracing::error!(org_id, x_post_id = %view.x_post_id, error = %e, "posted, but recording the post failed");
+        let mut err: AppError = e.into();
+        err.message = format!(
+            "X published the post (id {}), but Perch could not record it. Do not send it again.",
+            view.x_post_id
+        );
+        return Err(err.into());
+    }
+    tracing::info!(org_id, account_id = %view.account_id, post_id = %view.id, x_post_id = %view.x_post_id, "posted");
+    Ok(view)
+}
+
+/// X's refusal of a post, as the error a client can act on. `granted` are the scopes of the
+/// token the post was tried with.
+fn refused(refusal: PostError, granted: &[String]) -> Failure {
+    match refusal {
+        PostError::Forbidden(detail) => {
+            let missing: Vec<&str> = POST_SCOPES.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect();
+            if !missing.is_empty() {
+                return AppError::new(
+                    ErrorCode::MissingScopes,
+                    format!(
+                        "X refused the post: the account's token lacks the scope(s) {}. Enable them in the X app's User authentication settings (App permissions “Read and write”), then reconnect the account.",
+                        missing.join(", ")
+                    ),
+                )
+                .into();
+            }
+            AppError::new(ErrorCode::XForbidden, format!("X refused the post: {detail}")).into()
+        }
+        PostError::ClientNotEnrolled => AppError::new(
+            ErrorCode::XForbidden,
+            "X refused the post because the X app is not attached to a Project with the access level posting needs (client-not-enrolled). In the X developer portal, attach the app to a Project, then try again.",
+        )
+        .into(),
+        PostError::RateLimited(limit) => rate_limited(limit, now()),
+        PostError::Invalid(detail) => {
+            AppError::new(ErrorCode::XRejected, format!("X refused the post as invalid: {detail}")).into()
+        }
+        // `with_token` handled every 401 (Unauthorized only reaches here if X's answer changed
+        // between the two classifications, which it cannot): answer it as X failing.
+        PostError::Unauthorized => unavailable("X refused the token").into(),
+        PostError::Unreachable(why) => unavailable(&why).into(),
     }
 }
 

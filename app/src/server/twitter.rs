@@ -1,6 +1,7 @@
-//! The Twitter integration's operations, shared by the dashboard's server functions and the
-//! dashboard-only JSON API (`/v1/integrations/twitter/credentials`): authorize, parse the input
-//! into domain types, talk to X or the store, and answer with an [`AppError`] a user can act on.
+//! The Twitter integration's use cases: test, save and remove X app credentials
+//! ([`test_pair`], [`save_pair`], [`remove_pair`]), each for an [`Actor`] who is authorized here,
+//! whichever door it came through (the dashboard's server functions, the dashboard-only JSON API
+//! `/v1/integrations/twitter/credentials`, `perch credentials`), and the settings page's data.
 //!
 //! A test of a pair is remembered in the browser session for a while (its result, a keyed
 //! fingerprint of the pair and the Client ID sealed by the vault, never the secret), so that
@@ -11,12 +12,13 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::credentials::{self, Actor};
+use super::actor::Actor;
+use super::credentials::{self, Trail};
 use super::vault::{Aad, KeyRing};
 use super::{AppState, brands, now};
 use crate::domain::{
-    Action, BrandCredentials, BrandId, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange, SaveOutcome,
-    TestOutcome, TwitterSettings, Viewer, callback_url,
+    AccountToReconnect, Action, BrandCredentials, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange,
+    SaveOutcome, Target, TestOutcome, TwitterSettings, Viewer, callback_url,
 };
 use crate::error::AppError;
 
@@ -67,20 +69,9 @@ async fn store_memos(session: &Session, mut all: Vec<Memo>) -> Result<(), AppErr
     Ok(())
 }
 
-/// An empty `brand_id` (a form's hidden field for the default) means the default.
-pub fn normalize_target(brand_id: Option<&str>) -> Option<&str> {
-    brand_id.map(str::trim).filter(|b| !b.is_empty())
-}
-
-/// The target a request's body names: the default, or a brand by a well-formed id (whether the
-/// organization has it is [`target_label`]'s question).
-fn parse_target(brand_id: Option<&str>) -> Result<Option<BrandId>, AppError> {
-    normalize_target(brand_id).map(|b| BrandId::or_invalid("brand_id", b)).transpose()
-}
-
 /// How the trail names a target, after checking that the brand is the organization's.
-async fn target_label(state: &AppState, viewer: &Viewer, target: Option<&str>) -> Result<String, AppError> {
-    brands::trail_label(state.db.pool(), &viewer.org_id, target).await?.ok_or_else(|| AppError::not_found("brand"))
+async fn target_label(state: &AppState, org_id: &str, target: &Target) -> Result<String, AppError> {
+    brands::trail_label(state.db.pool(), org_id, target.brand_id()).await?.ok_or_else(|| AppError::not_found("brand"))
 }
 
 /// Parses both fields. A failure keeps the Client ID for the form when it is well-formed (it is
@@ -131,41 +122,129 @@ pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> R
     })
 }
 
-/// "Test credentials": asks X about the pair, records the test (in the trail, on the saved
-/// credentials when it is their pair, and in the session for a following save).
+/// **Test credentials**, the use case: asks X's token endpoint about the pair (so many tests a
+/// minute per organization, on every instance) and records the test in the trail, and on the
+/// saved credentials when it is their pair.
+pub async fn test_pair(
+    state: &AppState,
+    actor: &Actor,
+    target: &Target,
+    id: &ClientId,
+    secret: &ClientSecret,
+) -> Result<TestOutcome, AppError> {
+    actor.permit(Action::ManageCredentials)?;
+    let org_id = actor.org_id();
+    let label = target_label(state, org_id, target).await?;
+    let max = state.config.limits.credential_tests_per_org;
+    if let Some(limited) =
+        super::rate_limit::hit(&state.db, super::rate_limit::Limit::CredentialTests, org_id, max).await?
+    {
+        tracing::info!(org_id, "credential test over the organization's limit");
+        return Err(limited.error());
+    }
+    let check = state.x.test_credentials(id, secret, &callback_url(&state.config.public_url)).await;
+    let outcome = TestOutcome::new(check.result, check.detail, now());
+    tracing::info!(
+        org_id,
+        brand_id = target.brand_id().unwrap_or("-"),
+        result = outcome.reason.as_str(),
+        "credentials tested"
+    );
+    let by = actor.name();
+    let trail = Trail { org_id, by: &by, target_label: &label };
+    let last = LastTest { result: outcome.reason, at: outcome.tested_at };
+    credentials::record_test(state.db.pool(), &state.vault, &trail, target, id, secret, last).await?;
+    Ok(outcome)
+}
+
+/// **Save**, the use case: stores the pair for the target, as a rotation when only the secret
+/// changed, another app when the Client ID changed. `tested` is a test of exactly this pair made
+/// just before (recorded as its last test). After a rotation or a new app, the outcome lists the
+/// accounts that now need reconnecting.
+pub async fn save_pair(
+    state: &AppState,
+    actor: &Actor,
+    target: &Target,
+    id: &ClientId,
+    secret: &ClientSecret,
+    tested: Option<LastTest>,
+) -> Result<SaveOutcome, AppError> {
+    actor.permit(Action::ManageCredentials)?;
+    let org_id = actor.org_id();
+    let label = target_label(state, org_id, target).await?;
+    let by = actor.name();
+    let trail = Trail { org_id, by: &by, target_label: &label };
+    // Saves of one organization run one at a time (db::begin_org_write), so two first
+    // saves of one target cannot both insert: the second sees the first and replaces it.
+    let mut outcome = credentials::save(state.db.pool(), &state.vault, &trail, target, id, secret, tested).await?;
+    if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
+        outcome.accounts_to_reconnect = super::accounts::to_reconnect(state.db.pool(), org_id).await?;
+    }
+    tracing::info!(
+        org_id,
+        brand_id = target.brand_id().unwrap_or("-"),
+        credential_id = %outcome.credential.id,
+        change = outcome.change.as_str(),
+        generation = outcome.credential.generation,
+        "credentials saved"
+    );
+    Ok(outcome)
+}
+
+/// What **Remove** took away.
+pub struct Removed {
+    /// The first characters of the removed app's Client ID.
+    pub client_id_preview: String,
+    /// The accounts that now need reconnecting (those of the removed app among them).
+    pub accounts_to_reconnect: Vec<AccountToReconnect>,
+}
+
+/// **Remove**, the use case: deletes the target's credentials (a brand then falls back to the
+/// default); 404 when it has none of its own.
+pub async fn remove_pair(state: &AppState, actor: &Actor, target: &Target) -> Result<Removed, AppError> {
+    actor.permit(Action::ManageCredentials)?;
+    let org_id = actor.org_id();
+    let label = target_label(state, org_id, target).await?;
+    let by = actor.name();
+    let trail = Trail { org_id, by: &by, target_label: &label };
+    let Some(client_id_preview) = credentials::remove(state.db.pool(), &trail, target).await? else {
+        return Err(AppError::new(
+            crate::error::ErrorCode::NotFound,
+            match target {
+                Target::Default => "There are no default credentials to remove.",
+                Target::Brand(_) => {
+                    "This brand has no credentials of its own to remove; it already uses the organization default."
+                }
+            },
+        ));
+    };
+    tracing::info!(org_id, brand_id = target.brand_id().unwrap_or("-"), "credentials removed");
+    let accounts_to_reconnect = super::accounts::to_reconnect(state.db.pool(), org_id).await?;
+    Ok(Removed { client_id_preview, accounts_to_reconnect })
+}
+
+// ---- the dashboard's side: a test remembered in the browser session -----------------------------
+
+/// "Test credentials" in the dashboard: [`test_pair`], remembered in the session for a following
+/// save. `brand_id` is the form's field (empty for the default).
 pub async fn test(
     state: &AppState,
     viewer: &Viewer,
     session: &Session,
-    target: Option<&str>,
+    brand_id: Option<&str>,
     client_id: &str,
     client_secret: &str,
 ) -> Result<TestOutcome, AppError> {
-    super::auth::permit(viewer, Action::ManageCredentials)?;
-    let target = parse_target(target)?;
-    let target = target.as_ref().map(BrandId::as_str);
-    let label = target_label(state, viewer, target).await?;
+    let actor = Actor::User(viewer.clone());
+    actor.permit(Action::ManageCredentials)?;
+    let target = Target::from_field(brand_id)?;
     let (id, secret) = parse_pair(client_id, client_secret)?;
-    // Each test asks X's token endpoint: so many per minute per organization, on every instance.
-    let max = state.config.limits.credential_tests_per_org;
-    if let Some(limited) =
-        super::rate_limit::hit(&state.db, super::rate_limit::Limit::CredentialTests, &viewer.org_id, max).await?
-    {
-        tracing::info!(org_id = %viewer.org_id, "credential test over the organization's limit");
-        return Err(limited.error());
-    }
-    let check = state.x.test_credentials(&id, &secret, &callback_url(&state.config.public_url)).await;
-    let outcome = TestOutcome::new(check.result, check.detail, now());
-    tracing::info!(org_id = %viewer.org_id, brand_id = target.unwrap_or("-"), result = outcome.reason.as_str(), "credentials tested");
-    let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
-    let last = LastTest { result: outcome.reason, at: outcome.tested_at };
-    credentials::record_test(state.db.pool(), &state.vault, &actor, target, &id, &secret, last).await?;
-
+    let outcome = test_pair(state, &actor, &target, &id, &secret).await?;
     let mut all = memos(session).await?;
-    all.retain(|m| m.brand_id.as_deref() != target);
+    all.retain(|m| m.brand_id.as_deref() != target.brand_id());
     all.push(Memo {
-        brand_id: target.map(str::to_owned),
-        fingerprint: fingerprint(&state.vault, &viewer.org_id, target, &id, &secret),
+        brand_id: target.brand_id().map(str::to_owned),
+        fingerprint: fingerprint(&state.vault, &viewer.org_id, target.brand_id(), &id, &secret),
         client_id: state.vault.encrypt_str(id.as_str(), &memo_aad(&viewer.org_id)),
         outcome: outcome.clone(),
     });
@@ -173,72 +252,30 @@ pub async fn test(
     Ok(outcome)
 }
 
-/// "Save": stores the pair for the default or a brand, as a rotation when only the secret
-/// changed. A test of exactly this pair in this session within the last half hour is recorded
-/// as its last test; otherwise it shows as not tested.
+/// "Save" in the dashboard: [`save_pair`], with a test of exactly this pair in this session
+/// within the last half hour recorded as its last test; otherwise it shows as not tested.
 pub async fn save(
     state: &AppState,
     viewer: &Viewer,
     session: &Session,
-    target: Option<&str>,
+    brand_id: Option<&str>,
     client_id: &str,
     client_secret: &str,
 ) -> Result<SaveOutcome, AppError> {
-    super::auth::permit(viewer, Action::ManageCredentials)?;
-    let target = parse_target(target)?;
-    let target = target.as_ref().map(BrandId::as_str);
-    let label = target_label(state, viewer, target).await?;
+    let actor = Actor::User(viewer.clone());
+    actor.permit(Action::ManageCredentials)?;
+    let target = Target::from_field(brand_id)?;
     let (id, secret) = parse_pair(client_id, client_secret)?;
-    let fp = fingerprint(&state.vault, &viewer.org_id, target, &id, &secret);
+    let fp = fingerprint(&state.vault, &viewer.org_id, target.brand_id(), &id, &secret);
     let mut all = memos(session).await?;
     let tested = all
         .iter()
-        .find(|m| m.brand_id.as_deref() == target && m.fingerprint == fp)
+        .find(|m| m.brand_id.as_deref() == target.brand_id() && m.fingerprint == fp)
         .map(|m| LastTest { result: m.outcome.reason, at: m.outcome.tested_at });
-    let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
-    // Saves of one organization run one at a time (db::begin_org_write), so two first
-    // saves of one target cannot both insert: the second sees the first and replaces it.
-    let mut outcome = credentials::save(state.db.pool(), &state.vault, &actor, target, &id, &secret, tested).await?;
-    if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
-        outcome.accounts_to_reconnect = super::accounts::to_reconnect(state.db.pool(), &viewer.org_id).await?;
-    }
-    tracing::info!(
-        org_id = %viewer.org_id,
-        brand_id = target.unwrap_or("-"),
-        credential_id = %outcome.credential.id,
-        change = outcome.change.as_str(),
-        generation = outcome.credential.generation,
-        "credentials saved"
-    );
+    let outcome = save_pair(state, &actor, &target, &id, &secret, tested).await?;
     if outcome.change != SaveChange::Unchanged || tested.is_some() {
-        all.retain(|m| m.brand_id.as_deref() != target);
+        all.retain(|m| m.brand_id.as_deref() != target.brand_id());
         store_memos(session, all).await?;
     }
     Ok(outcome)
-}
-
-/// "Remove": deletes the credentials of the default or a brand (which then falls back to the
-/// default).
-pub async fn remove(state: &AppState, viewer: &Viewer, target: Option<&str>) -> Result<(), AppError> {
-    super::auth::permit(viewer, Action::ManageCredentials)?;
-    // Named by a query on the JSON API (`DELETE ?brand_id=`): an id that cannot exist is not found.
-    let target = normalize_target(target).map(BrandId::or_not_found).transpose()?;
-    let target = target.as_ref().map(BrandId::as_str);
-    let label = target_label(state, viewer, target).await?;
-    let actor = Actor { org_id: &viewer.org_id, email: &viewer.email, target_label: &label };
-    match credentials::remove(state.db.pool(), &actor, target).await? {
-        Some(_) => {
-            tracing::info!(org_id = %viewer.org_id, brand_id = target.unwrap_or("-"), "credentials removed");
-            Ok(())
-        }
-        None => Err(AppError::new(
-            crate::error::ErrorCode::NotFound,
-            match target {
-                None => "There are no default credentials to remove.",
-                Some(_) => {
-                    "This brand has no credentials of its own to remove; it already uses the organization default."
-                }
-            },
-        )),
-    }
 }
