@@ -20,8 +20,8 @@ use tower_sessions::Session;
 
 use app::domain::{Action, SaveChange, Target, Viewer};
 use app::error::{AppError, ErrorCode};
-use app::server::actor::Actor;
-use app::server::{AppState, twitter};
+use app::server::services::actor::Actor;
+use app::server::{AppState, services::twitter};
 
 use crate::RouterState;
 use crate::middleware::error_response;
@@ -78,14 +78,14 @@ fn fail(e: AppError) -> Response {
     error_response(&e)
 }
 
-/// The signed-in user if their role may do `action` (the operations in `app::server::twitter`
+/// The signed-in user if their role may do `action` (the operations in `app::server::services::twitter`
 /// check what they change once more, for the page's server functions too).
 async fn signed_in(state: &AppState, session: &Session, action: Action) -> Result<Viewer, Response> {
-    let viewer = app::server::auth::viewer_of(state, session)
+    let viewer = app::server::services::auth::viewer_of(state, session)
         .await
         .map_err(fail)?
         .ok_or_else(|| fail(AppError::unauthenticated()))?;
-    app::server::auth::permit(&viewer, action).map_err(fail)?;
+    app::server::services::auth::permit(&viewer, action).map_err(fail)?;
     Ok(viewer)
 }
 

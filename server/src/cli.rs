@@ -12,11 +12,11 @@ use app::domain::{
     callback_url, format_utc,
 };
 use app::error::{AppError, ErrorCode};
-use app::server::actor::Actor;
-use app::server::master_keys::{self, Forgot};
-use app::server::orgs::{self, Found, Named};
-use app::server::users::{self, OrgTarget};
-use app::server::{brands, credentials, now, passwords::Passwords, twitter};
+use app::server::infra::master_keys::{self, Forgot};
+use app::server::services::actor::Actor;
+use app::server::store::orgs::{self, Found, Named};
+use app::server::store::users::{self, OrgTarget};
+use app::server::{infra::passwords::Passwords, now, services::twitter, store::brands, store::credentials};
 
 use crate::config::{Config, SETTINGS};
 
@@ -234,7 +234,7 @@ pub async fn user_set_password(config: &Config, email: &str) -> anyhow::Result<(
 
 /// `perch user remove`
 pub async fn user_remove(config: &Config, email: &str) -> anyhow::Result<()> {
-    use app::server::users::RemoveRefusal;
+    use app::server::store::users::RemoveRefusal;
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
     let state = crate::build_state(config).await?;
     let pool = state.db.pool();
@@ -262,12 +262,12 @@ pub async fn user_remove(config: &Config, email: &str) -> anyhow::Result<()> {
 
 /// `perch keys generate`
 pub fn keys_generate() {
-    println!("{}", app::server::vault::generate_key_base64());
+    println!("{}", app::server::infra::vault::generate_key_base64());
 }
 
 /// `perch keys rotate`
 pub fn keys_rotate(config: &Config) -> anyhow::Result<()> {
-    use app::server::vault::{DEFAULT_KEY_FILE, ENV_KEY, rotate_file};
+    use app::server::infra::vault::{DEFAULT_KEY_FILE, ENV_KEY, rotate_file};
     if config.master_key.is_some() {
         anyhow::bail!(
             "{ENV_KEY} is set, so its keys are yours to manage: append a key from `perch keys generate` to it \
@@ -284,12 +284,12 @@ pub fn keys_rotate(config: &Config) -> anyhow::Result<()> {
 /// `perch keys rewrap`
 pub async fn keys_rewrap(config: &Config) -> anyhow::Result<()> {
     let state = crate::build_state(config).await?;
-    let (moved, current) = app::server::credentials::rewrap_all(state.db.pool(), &state.vault).await?;
+    let (moved, current) = app::server::store::credentials::rewrap_all(state.db.pool(), &state.vault).await?;
     println!(
         "Re-encrypted {moved} stored credential(s) under master key {:#010x}; {current} already used it.",
         state.vault.newest_key_id()
     );
-    let (moved, current) = app::server::accounts::rewrap_all(state.db.pool(), &state.vault).await?;
+    let (moved, current) = app::server::store::accounts::rewrap_all(state.db.pool(), &state.vault).await?;
     println!("Re-encrypted the tokens of {moved} X account(s); {current} already used the newest key.");
     // Only now may the older keys go: Perch stops asking for a key once nothing stored names it.
     for id in master_keys::forget_unused(state.db.pool(), &state.vault, now()).await? {
@@ -318,8 +318,8 @@ pub async fn keys_forget(config: &Config, key_id: &str) -> anyhow::Result<()> {
         Forgot::StillSealing(key_use) => anyhow::bail!(
             "master key {id:#010x} still seals stored secrets ({key_use}): forgetting it would not make them readable. \
              Give Perch that key ({} or {}), or remove what it sealed.",
-            app::server::vault::ENV_KEY_FILE,
-            app::server::vault::ENV_KEY
+            app::server::infra::vault::ENV_KEY_FILE,
+            app::server::infra::vault::ENV_KEY
         ),
     }
     Ok(())

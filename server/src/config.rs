@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::server::client_ip::TrustedProxies;
-use app::server::rate_limit::Limits;
+use app::server::infra::client_ip::TrustedProxies;
+use app::server::infra::rate_limit::Limits;
 use app::server::{AppConfig, Backend};
 use secrecy::SecretString;
 

@@ -27,10 +27,10 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use app::server::master_keys;
-use app::server::vault::{self, KeyRing};
-use app::server::x_client::XClient;
-use app::server::{AppState, Backend, Db, passwords::Passwords};
+use app::server::infra::master_keys;
+use app::server::infra::vault::{self, KeyRing};
+use app::server::infra::x_client::XClient;
+use app::server::{AppState, Backend, Db, infra::passwords::Passwords};
 use app::{App, shell};
 pub use config::Config;
 
@@ -329,16 +329,16 @@ async fn maintenance(state: AppState) {
         if let Err(e) = state.db.session_store().delete_expired().await {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
-        if let Err(e) = app::server::throttle::forget_stale(state.db.pool()).await {
+        if let Err(e) = app::server::infra::throttle::forget_stale(state.db.pool()).await {
             tracing::warn!(error = %e, "cleaning the sign-in throttle failed");
         }
-        if let Err(e) = app::server::oauth_flows::forget_expired(state.db.pool()).await {
+        if let Err(e) = app::server::store::oauth_flows::forget_expired(state.db.pool()).await {
             tracing::warn!(error = %e, "deleting abandoned OAuth flows failed");
         }
-        if let Err(e) = app::server::rate_limit::forget_stale(&state.db).await {
+        if let Err(e) = app::server::infra::rate_limit::forget_stale(&state.db).await {
             tracing::warn!(error = %e, "deleting past rate-limit windows failed");
         }
-        if let Err(e) = app::server::devices::forget_expired(state.db.pool()).await {
+        if let Err(e) = app::server::infra::devices::forget_expired(state.db.pool()).await {
             tracing::warn!(error = %e, "deleting expired device cookies failed");
         }
     }

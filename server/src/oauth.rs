@@ -1,4 +1,4 @@
-//! The two HTTP ends of connecting an X account (the work is in `app::server::connect`):
+//! The two HTTP ends of connecting an X account (the work is in `app::server::services::connect`):
 //!
 //! - `POST /oauth/connect/twitter` (form: `brand_id`, or `account_id` to reconnect): the Connect
 //!   and Reconnect buttons. A plain form post, with or without JavaScript, answered with a 303 to
@@ -20,7 +20,7 @@ use app::domain::ConnectResult;
 use app::domain::{ACCOUNTS_PAGE, AccountId, Action, BrandId, CALLBACK_PATH, CONNECT_PATH};
 use app::error::AppError;
 use app::server::AppState;
-use app::server::connect::{self, Callback, Completed};
+use app::server::services::connect::{self, Callback, Completed};
 
 use crate::RouterState;
 
@@ -56,7 +56,7 @@ impl ConnectForm {
 
 /// Where a signed-out browser goes: sign in, then back to the accounts page.
 fn sign_in() -> Response {
-    Redirect::to(&format!("/login?next={}", app::components::layout::encode_query_value(ACCOUNTS_PAGE))).into_response()
+    Redirect::to(&format!("/login?next={}", app::domain::encode_query_value(ACCOUNTS_PAGE))).into_response()
 }
 
 /// An error page a person can act on: back to the accounts page with the message.
@@ -69,7 +69,7 @@ async fn start(
     session: Session,
     form: Result<Form<ConnectForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let viewer = match app::server::auth::viewer_of(&state, &session).await {
+    let viewer = match app::server::services::auth::viewer_of(&state, &session).await {
         Ok(Some(v)) => v,
         Ok(None) => return sign_in(),
         Err(e) => return failed(e),
@@ -85,7 +85,7 @@ async fn start(
         Err(e) => return failed(e),
     };
     let action = if account_id.is_some() { Action::ReconnectAccount } else { Action::ConnectAccount };
-    if let Err(e) = app::server::auth::permit(&viewer, action) {
+    if let Err(e) = app::server::services::auth::permit(&viewer, action) {
         return failed(e);
     }
     match connect::start(
@@ -110,7 +110,7 @@ async fn callback(
     // A query that does not even parse carries no usable state.
     let cb = query.map(|Query(q)| q).unwrap_or_default();
     if let Some(st) = cb.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 500) {
-        match app::server::oauth_flows::is_link(state.db.pool(), st).await {
+        match app::server::store::oauth_flows::is_link(state.db.pool(), st).await {
             Ok(Some(true)) => {
                 return match connect::finish_link(&state, cb).await {
                     Ok(done) => link_page(&done),
@@ -121,7 +121,7 @@ async fn callback(
             Err(e) => return failed(e.into()),
         }
     }
-    let viewer = match app::server::auth::viewer_of(&state, &session).await {
+    let viewer = match app::server::services::auth::viewer_of(&state, &session).await {
         Ok(Some(v)) => v,
         Ok(None) => return sign_in(),
         Err(e) => return failed(e),

@@ -3,7 +3,7 @@
 mod common;
 
 use app::domain::{Email, Role};
-use app::server::users::{self, OrgTarget};
+use app::server::store::users::{self, OrgTarget};
 use common::{Backend, PASSWORD, TestApp};
 
 on_both_databases!(

@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 
 use app::domain::{BrandName, OrgName};
-use app::server::{accounts, audit, brands, credentials, orgs};
+use app::server::{store::accounts, store::audit, store::brands, store::credentials, store::orgs};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::leaks::assert_no_part_of;
@@ -138,7 +138,7 @@ fn keys_generate_prints_a_new_256_bit_base64_key() {
 #[tokio::test]
 async fn keys_rotate_with_perch_master_key_set_refuses_with_guidance() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let key = app::server::vault::generate_key_base64();
+    let key = app::server::infra::vault::generate_key_base64();
     let mut env = db.env();
     env.push(("PERCH_MASTER_KEY".into(), key.clone()));
     let (code, out, err) = perch_with(&env, &["keys", "rotate"], "");
@@ -347,7 +347,7 @@ async fn credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_nev
 }
 
 async fn credentials_set_again_tells_a_rotation_from_a_new_app_and_lists_the_accounts_to_reconnect(b: Backend) {
-    use app::server::x_client::{Tokens, XUser};
+    use app::server::infra::x_client::{Tokens, XUser};
     use secrecy::SecretString;
 
     let (app, org) = acme(b).await;

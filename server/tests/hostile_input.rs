@@ -671,7 +671,7 @@ async fn h38_text_the_database_cannot_store_is_a_client_error_not_a_500(b: Backe
     let app = TestApp::spawn(b).await;
     let c = app.owner("Acme", "a@example.com").await;
     let org = common::org_id(&c).await;
-    let found = app::server::brands::get(app.state.db.pool(), &org, "brd_\u{0}").await;
+    let found = app::server::store::brands::get(app.state.db.pool(), &org, "brd_\u{0}").await;
     match b {
         Backend::Sqlite => assert!(matches!(found, Ok(None)), "{found:?}"),
         Backend::Postgres => {

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use app::server::vault::{self, Aad, KeyRing, KeySource, MasterKey};
+use app::server::infra::vault::{self, Aad, KeyRing, KeySource, MasterKey};
 use common::{Backend, TestApp, TestDb, send};
 use perch_server::{Config, build_state};
 

@@ -146,13 +146,13 @@ async fn only_owners_and_admins_manage_keys(b: Backend) {
     let member = w.app.client();
     // A member of the same organization, made the way operators do.
     let org = common::org_id(&w.owner).await;
-    let hash = app::server::passwords::Passwords::new(1)
+    let hash = app::server::infra::passwords::Passwords::new(1)
         .hash(app::domain::Password::parse(common::PASSWORD.to_owned()).unwrap())
         .await
         .unwrap();
-    app::server::users::create(
+    app::server::store::users::create(
         w.app.state.db.pool(),
-        app::server::users::OrgTarget::Existing(&org),
+        app::server::store::users::OrgTarget::Existing(&org),
         &app::domain::Email::parse("member@acme.example").unwrap(),
         &hash,
         app::domain::Role::Member,
@@ -382,7 +382,7 @@ async fn accounts_are_listed_with_their_state_and_filtered_by_brand(b: Backend) 
     let odd = api(&w.app.base, "GET", "/v1/accounts?limit=5", &key, None).await;
     assert_eq!(odd.status, 400, "{}", odd.body);
     // Marked: the state says why and since when.
-    app::server::accounts::mark_needs_reconnection(
+    app::server::store::accounts::mark_needs_reconnection(
         w.app.state.db.pool(),
         &common::org_id(&w.owner).await,
         &id,

@@ -177,7 +177,7 @@ async fn h37_an_instance_killed_while_x_answers_leaves_refresh_interrupted_and_n
     assert!(sent.is_some() && lease.is_some(), "the dead instance held the lease and had sent the token");
     // Time passes: the dead holder's lease lapses (by the database's clock).
     sqlx::query("update twitter_accounts set refresh_lease_until = refresh_lease_until - $1 where id = $2")
-        .bind(app::server::accounts::LEASE_SECS + 1)
+        .bind(app::server::store::accounts::LEASE_SECS + 1)
         .bind(&id)
         .execute(pool)
         .await
@@ -232,7 +232,7 @@ async fn f30_the_refresh_lease_follows_the_database_clock_not_an_instance_clock(
     .await
     .unwrap();
     assert!(
-        (until - db_now - app::server::accounts::LEASE_SECS).abs() <= 5,
+        (until - db_now - app::server::store::accounts::LEASE_SECS).abs() <= 5,
         "lease until {until}, database now {db_now}"
     );
     assert_eq!(a.await.unwrap().status, 201);
@@ -412,7 +412,7 @@ async fn h37_x_new_tokens_survive_a_failing_database_write(b: Backend) {
     set_write_fault(&w.app, false).await;
     let before = token_requests(&w.x).len();
     sqlx::query("update twitter_accounts set refresh_lease_until = refresh_lease_until - $1 where id = $2")
-        .bind(app::server::accounts::LEASE_SECS + 1)
+        .bind(app::server::store::accounts::LEASE_SECS + 1)
         .bind(&id)
         .execute(w.app.state.db.pool())
         .await

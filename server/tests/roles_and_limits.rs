@@ -7,7 +7,7 @@
 mod common;
 
 use app::domain::{Action, Email, Password, Role};
-use app::server::users::{self, OrgTarget};
+use app::server::store::users::{self, OrgTarget};
 use common::api::{api, new_key};
 use common::connect::{
     CRED, ID_A, ID_B, SECRET_A, SECRET_B, World, account_of, at_x, connect_through, press, save, world, world_with,
@@ -296,7 +296,11 @@ async fn public_api_limits_per_key_and_per_organization_hold_across_instances(b:
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    assert_eq!(app::server::rate_limit::forget_stale(&app.state.db).await.unwrap(), 3, "the three keys' windows");
+    assert_eq!(
+        app::server::infra::rate_limit::forget_stale(&app.state.db).await.unwrap(),
+        3,
+        "the three keys' windows"
+    );
     assert_eq!(app.count("rate_limit_windows").await, 2, "the organizations' current ones stay");
 }
 

@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use app::domain::{Email, Password, Role};
-use app::server::users::{self, OrgTarget};
+use app::server::store::users::{self, OrgTarget};
 use common::leaks::{assert_no_secret, at_rest};
 use common::{Backend, PASSWORD, Reply, TestApp, send};
 use serde_json::Value;

@@ -12,7 +12,7 @@
 mod common;
 
 use app::domain::{SCOPES, callback_url};
-use app::server::accounts::{self, UseError};
+use app::server::store::accounts::{self, UseError};
 use common::leaks::{assert_no_secret, at_rest, logs};
 use common::{Backend, brand, org_id, send};
 use fake_x::{FakeUser, Fault, NewApp};

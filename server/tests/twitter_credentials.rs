@@ -10,9 +10,9 @@ mod common;
 
 use app::domain::{Email, Password, Role, callback_url};
 use app::server::ServerError;
-use app::server::credentials::{self, Resolved};
-use app::server::users::{self, OrgTarget};
-use app::server::vault::VaultError;
+use app::server::infra::vault::VaultError;
+use app::server::store::credentials::{self, Resolved};
+use app::server::store::users::{self, OrgTarget};
 use std::process::Command;
 
 use base64::Engine as _;

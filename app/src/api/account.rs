@@ -20,9 +20,9 @@ pub const DONE_REMOVED: &str = "removed";
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     use crate::domain::Password;
     use crate::error::ErrorCode;
-    use crate::server::throttle::{self, Key, Refusal};
-    use crate::server::users::{self, Actor};
-    use crate::server::{auth, sessions};
+    use crate::server::infra::throttle::{self, Key, Refusal};
+    use crate::server::store::users::{self, Actor};
+    use crate::server::{infra::sessions, services::auth};
 
     let (state, viewer) = auth::require_viewer().await?;
     let current =
@@ -88,7 +88,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 /// Ends every session of the signed-in user, on every device and every instance, this one too.
 #[server(endpoint = "account/sign-out-everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    use crate::server::{auth, sessions, users};
+    use crate::server::{infra::sessions, services::auth, store::users};
 
     let (state, viewer) = auth::require_viewer().await?;
     let ended = users::sign_out_everywhere(state.db.pool(), &viewer).await?;
@@ -103,8 +103,8 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 #[server(endpoint = "org/members/remove")]
 pub async fn remove_member(user_id: String) -> Result<(), AppError> {
     use crate::error::ErrorCode;
-    use crate::server::auth;
-    use crate::server::users::{self, Actor, RemoveRefusal};
+    use crate::server::services::auth;
+    use crate::server::store::users::{self, Actor, RemoveRefusal};
 
     let (state, viewer) = auth::require_viewer().await?;
     let target = crate::domain::UserId::or_not_found(&user_id)?;

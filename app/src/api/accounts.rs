@@ -8,18 +8,18 @@ use crate::error::AppError;
 
 #[server(endpoint = "twitter/accounts")]
 pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
-    crate::server::connect::overview(&state, &viewer).await
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::View).await?;
+    crate::server::services::connect::overview(&state, &viewer).await
 }
 
 /// **Check**: asks X for the account's profile through the token, refreshing or marking the
 /// account as needed. Comes back to `/accounts?check=<result>&account=<id>`.
 #[server(endpoint = "twitter/accounts/check")]
 pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::CheckAccount).await?;
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::CheckAccount).await?;
     let id = crate::domain::AccountId::or_not_found(&account_id)?;
-    let actor = crate::server::actor::Actor::User(viewer);
-    let (_, result) = crate::server::account_actions::check(&state, &actor, &id).await?;
+    let actor = crate::server::services::actor::Actor::User(viewer);
+    let (_, result) = crate::server::services::account_actions::check(&state, &actor, &id).await?;
     leptos_axum::redirect(&check_url(result, id.as_str()));
     Ok(result)
 }
@@ -28,23 +28,23 @@ pub async fn check_twitter_account(account_id: String) -> Result<CheckResult, Ap
 /// `/accounts?disconnected=<username>&revoked=<0|1>`.
 #[server(endpoint = "twitter/accounts/disconnect")]
 pub async fn disconnect_twitter_account(account_id: String) -> Result<DisconnectOutcome, AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::DisconnectAccount).await?;
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::DisconnectAccount).await?;
     let id = crate::domain::AccountId::or_not_found(&account_id)?;
-    let actor = crate::server::actor::Actor::User(viewer);
-    let outcome = crate::server::account_actions::disconnect(&state, &actor, &id).await?;
+    let actor = crate::server::services::actor::Actor::User(viewer);
+    let outcome = crate::server::services::account_actions::disconnect(&state, &actor, &id).await?;
     leptos_axum::redirect(&disconnected_url(&outcome));
     Ok(outcome)
 }
 
 pub fn check_url(result: CheckResult, account_id: &str) -> String {
-    let id = crate::components::layout::encode_query_value(account_id);
+    let id = crate::domain::encode_query_value(account_id);
     format!("{ACCOUNTS_PAGE}?check={}&account={id}#account-{id}", result.as_str())
 }
 
 pub fn disconnected_url(outcome: &DisconnectOutcome) -> String {
     format!(
         "{ACCOUNTS_PAGE}?disconnected={}&revoked={}",
-        crate::components::layout::encode_query_value(&outcome.username),
+        crate::domain::encode_query_value(&outcome.username),
         u8::from(outcome.revoked)
     )
 }

@@ -12,14 +12,14 @@ pub struct InstanceInfo {
 
 #[server(endpoint = "instance_info")]
 pub async fn get_instance_info() -> Result<InstanceInfo, AppError> {
-    let state = crate::server::auth::state()?;
+    let state = crate::server::services::auth::state()?;
     Ok(InstanceInfo { signup_open: state.config.signup_open })
 }
 
 /// The signed-in user, or `None`.
 #[server(endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    crate::server::auth::viewer().await
+    crate::server::services::auth::viewer().await
 }
 
 /// Creates an organization and its owner. The answer is the same whether or not the email
@@ -30,8 +30,8 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 pub async fn signup(org_name: String, email: String, password: String) -> Result<(), AppError> {
     use crate::domain::{Email, OrgName, Password, Role};
     use crate::error::ErrorCode;
-    use crate::server::throttle::{self, Key};
-    use crate::server::{auth, users};
+    use crate::server::infra::throttle::{self, Key};
+    use crate::server::{services::auth, store::users};
 
     let state = auth::state()?;
     if !state.config.signup_open {
@@ -81,14 +81,14 @@ pub const SIGNED_UP_PAGE: &str = "/login?signed_up=1";
 
 /// Signs in. Unknown email and wrong password get the same answer in the same time. The attempt
 /// is counted against the account and the client address before the password is hashed
-/// ([`crate::server::throttle`]); a browser that signed in as this account before is not counted
-/// against its address ([`crate::server::devices`]).
+/// ([`crate::server::infra::throttle`]); a browser that signed in as this account before is not counted
+/// against its address ([`crate::server::infra::devices`]).
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::domain::{Email, Password};
     use crate::error::ErrorCode;
-    use crate::server::throttle::{self, Key, Refusal};
-    use crate::server::{auth, devices, sessions, users};
+    use crate::server::infra::throttle::{self, Key, Refusal};
+    use crate::server::{infra::devices, infra::sessions, services::auth, store::users};
 
     let state = auth::state()?;
     let email = Email::parse(&email)?;
@@ -164,7 +164,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 /// Signs out and deletes the session.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::{auth, sessions};
+    use crate::server::{infra::sessions, services::auth};
     sessions::sign_out(&auth::session().await?).await?;
     leptos_axum::redirect("/login");
     Ok(())

@@ -17,8 +17,8 @@ mod flash {
 
     use crate::domain::CreatedKey;
     use crate::error::AppError;
+    use crate::server::infra::vault::{Aad, KeyRing};
     use crate::server::now;
-    use crate::server::vault::{Aad, KeyRing};
 
     const KEY: &str = "api_key_just_created";
     const TTL_SECS: i64 = 5 * 60;
@@ -62,10 +62,10 @@ async fn posted_without_javascript() -> bool {
 
 #[server(endpoint = "keys/list")]
 pub async fn get_api_keys() -> Result<ApiKeysOverview, AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageApiKeys).await?;
-    let session = crate::server::auth::session().await?;
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    let session = crate::server::services::auth::session().await?;
     Ok(ApiKeysOverview {
-        keys: crate::server::api_keys::list(state.db.pool(), &viewer.org_id).await?,
+        keys: crate::server::store::api_keys::list(state.db.pool(), &viewer.org_id).await?,
         just_created: flash::take(&session, &state.vault, &viewer.org_id).await?,
         api_url: format!("{}/v1", state.config.public_url.trim_end_matches('/')),
     })
@@ -74,9 +74,9 @@ pub async fn get_api_keys() -> Result<ApiKeysOverview, AppError> {
 #[server(endpoint = "keys/create")]
 pub async fn create_api_key(name: String) -> Result<CreatedKey, AppError> {
     use crate::domain::ApiKeyName;
-    use crate::server::api_keys::{self, MAX_ACTIVE};
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageApiKeys).await?;
-    let session = crate::server::auth::session().await?;
+    use crate::server::store::api_keys::{self, MAX_ACTIVE};
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    let session = crate::server::services::auth::session().await?;
     let name = ApiKeyName::parse(&name)?;
     let created = api_keys::create(state.db.pool(), &viewer.org_id, &name, &viewer.email).await?.ok_or_else(|| {
         AppError::conflict("name", format!("Your organization has {MAX_ACTIVE} active API keys, the most Perch keeps. Revoke keys that are no longer used, then create this one."))
@@ -90,10 +90,10 @@ pub async fn create_api_key(name: String) -> Result<CreatedKey, AppError> {
 
 #[server(endpoint = "keys/revoke")]
 pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
     let key_id = crate::domain::ApiKeyId::or_not_found(&key_id)?;
     let key_id = key_id.as_str();
-    match crate::server::api_keys::revoke(state.db.pool(), &viewer.org_id, key_id, &viewer.email).await? {
+    match crate::server::store::api_keys::revoke(state.db.pool(), &viewer.org_id, key_id, &viewer.email).await? {
         None => Err(AppError::not_found("API key")),
         Some(revoked) => {
             if revoked {
@@ -102,7 +102,7 @@ pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
             leptos_axum::redirect(&format!(
                 "{}?revoked={}",
                 crate::domain::API_KEYS_PAGE,
-                crate::components::layout::encode_query_value(key_id)
+                crate::domain::encode_query_value(key_id)
             ));
             Ok(())
         }

@@ -5,8 +5,8 @@ use crate::error::AppError;
 
 #[server(endpoint = "org/settings")]
 pub async fn get_org_settings() -> Result<OrgSettings, AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
-    crate::server::orgs::settings(state.db.pool(), &viewer.org_id)
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::View).await?;
+    crate::server::store::orgs::settings(state.db.pool(), &viewer.org_id)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))
 }
@@ -14,8 +14,8 @@ pub async fn get_org_settings() -> Result<OrgSettings, AppError> {
 #[server(endpoint = "org/rename")]
 pub async fn rename_org(org_name: String) -> Result<(), AppError> {
     use crate::domain::OrgName;
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::RenameOrganization).await?;
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::RenameOrganization).await?;
     let name = OrgName::parse(&org_name)?;
-    crate::server::orgs::rename(state.db.pool(), &viewer.org_id, &name).await?;
+    crate::server::store::orgs::rename(state.db.pool(), &viewer.org_id, &name).await?;
     Ok(())
 }

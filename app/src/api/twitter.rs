@@ -1,5 +1,5 @@
 //! Server functions of Settings → Twitter integration. The work is in
-//! [`crate::server::twitter`], shared with the dashboard-only JSON API.
+//! [`crate::server::services::twitter`], shared with the dashboard-only JSON API.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,9 +12,9 @@ pub const PAGE: &str = "/settings/twitter";
 
 #[server(endpoint = "twitter/settings")]
 pub async fn get_twitter_settings() -> Result<TwitterSettings, AppError> {
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::View).await?;
-    let session = crate::server::auth::session().await?;
-    crate::server::twitter::settings(&state, &viewer, &session).await
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::View).await?;
+    let session = crate::server::services::auth::session().await?;
+    crate::server::services::twitter::settings(&state, &viewer, &session).await
 }
 
 /// What the credentials form did: a test (the page shows the result in place) or a save.
@@ -33,9 +33,9 @@ pub async fn submit_twitter_credentials(
     brand_id: Option<String>,
     intent: Option<String>,
 ) -> Result<SubmitResult, AppError> {
-    use crate::server::twitter;
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageCredentials).await?;
-    let session = crate::server::auth::session().await?;
+    use crate::server::services::twitter;
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageCredentials).await?;
+    let session = crate::server::services::auth::session().await?;
     let target = brand_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
     if intent.as_deref() == Some("save") {
         let outcome = twitter::save(&state, &viewer, &session, target, &client_id, &client_secret).await?;
@@ -48,8 +48,8 @@ pub async fn submit_twitter_credentials(
 
 #[server(endpoint = "twitter/remove")]
 pub async fn remove_twitter_credentials(brand_id: Option<String>) -> Result<(), AppError> {
-    use crate::server::{actor::Actor, twitter};
-    let (state, viewer) = crate::server::auth::require(crate::domain::Action::ManageCredentials).await?;
+    use crate::server::{services::actor::Actor, services::twitter};
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageCredentials).await?;
     let target = crate::domain::Target::from_query(brand_id.as_deref())?;
     twitter::remove_pair(&state, &Actor::User(viewer), &target).await?;
     leptos_axum::redirect(&done_url("removed", target.brand_id()));
@@ -60,7 +60,7 @@ pub async fn remove_twitter_credentials(brand_id: Option<String>) -> Result<(), 
 /// or without JavaScript.
 pub fn done_url(what: &str, target: Option<&str>) -> String {
     let target = target.unwrap_or("default");
-    format!("{PAGE}?done={what}&for={}#{}", crate::components::layout::encode_query_value(target), anchor(Some(target)))
+    format!("{PAGE}?done={what}&for={}#{}", crate::domain::encode_query_value(target), anchor(Some(target)))
 }
 
 /// The id of a target's section on the page.

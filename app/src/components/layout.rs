@@ -12,18 +12,6 @@ use crate::error::AppError;
 #[derive(Clone, Copy)]
 pub struct CurrentViewer(pub Resource<Result<Option<Viewer>, AppError>>);
 
-/// Percent-encodes a path for a query value (`/brands/x` → `%2Fbrands%2Fx`).
-pub fn encode_query_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[component]
 pub fn DashboardLayout() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
@@ -42,7 +30,7 @@ pub fn DashboardLayout() -> impl IntoView {
                     Ok(Some(v)) => view! { <TopBar viewer=v/> }.into_any(),
                     Ok(None) => {
                         let here = location.pathname.get_untracked();
-                        let path = if here == "/" { "/login".to_owned() } else { format!("/login?next={}", encode_query_value(&here)) };
+                        let path = if here == "/" { "/login".to_owned() } else { format!("/login?next={}", crate::domain::encode_query_value(&here)) };
                         view! { <Redirect path=path/> }.into_any()
                     }
                     Err(e) => view! { <div class="banner banner-error" role="alert">{e.to_string()}</div> }.into_any(),
@@ -100,14 +88,5 @@ pub fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
                 {children()}
             </div>
         </main>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn encodes_paths_for_the_next_parameter() {
-        assert_eq!(super::encode_query_value("/brands/brd_1"), "%2Fbrands%2Fbrd_1");
-        assert_eq!(super::encode_query_value("/a b?c=d&e"), "%2Fa%20b%3Fc%3Dd%26e");
     }
 }

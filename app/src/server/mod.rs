@@ -1,39 +1,16 @@
-//! Server-only code (the `ssr` feature): database, sessions, passwords and the SQL behind each
-//! server function. Nothing here is compiled into the browser bundle.
+//! Server-only code (the `ssr` feature), in three layers (docs/architecture.md, "Code map"):
+//! [`services`], the use cases every door calls; [`store`], the SQL of each concept; [`infra`],
+//! what both stand on (the database, the vault, X's API, sessions, passwords, limits). A module
+//! uses its own layer and those below it. Nothing here is compiled into the browser bundle.
 
-pub mod account_actions;
-pub mod accounts;
-pub mod actor;
-pub mod api_keys;
-pub mod audit;
-pub mod auth;
-pub mod brands;
-pub mod client_ip;
-pub mod config;
-pub mod connect;
-pub mod credentials;
-pub mod db;
-pub mod devices;
-pub mod error;
-pub mod ids;
-pub mod master_keys;
-pub mod oauth_flows;
-pub mod orgs;
-pub mod passwords;
-pub mod posts;
-pub mod rate_limit;
-pub mod sessions;
-pub mod state;
-pub mod throttle;
-pub mod twitter;
-pub mod users;
-pub mod vault;
-pub mod x_client;
+pub mod infra;
+pub mod services;
+pub mod store;
 
-pub use config::AppConfig;
-pub use db::{Backend, Db};
-pub use error::ServerError;
-pub use state::AppState;
+pub use infra::config::AppConfig;
+pub use infra::db::{Backend, Db};
+pub use infra::error::ServerError;
+pub use infra::state::AppState;
 
 /// Seconds since the Unix epoch; every timestamp Perch stores is one of these.
 pub fn now() -> i64 {

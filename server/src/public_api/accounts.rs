@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use app::domain::{AccountId, BrandId};
 use app::error::{AppError, ErrorCode};
-use app::server::actor::Actor;
-use app::server::{AppState, account_actions, accounts, brands, connect};
+use app::server::services::actor::Actor;
+use app::server::{AppState, services::account_actions, services::connect, store::accounts, store::brands};
 
 use super::wire::{self, AccountList, ConnectBody, ConnectLink, Disconnected, DisconnectedAnswer, ErrorBody};
 use super::{Answer, fail, key};

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
-use app::server::{AppState, brands, credentials};
+use app::server::{AppState, store::brands, store::credentials};
 
 use super::wire::{self, Brand, BrandAnswer, BrandList, ErrorBody, NewBrand};
 use super::{Answer, fail, key};

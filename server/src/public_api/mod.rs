@@ -29,8 +29,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use app::error::{AppError, ErrorCode};
-use app::server::api_keys::{self, KeyHolder};
-use app::server::{AppState, rate_limit};
+use app::server::store::api_keys::{self, KeyHolder};
+use app::server::{AppState, infra::rate_limit};
 
 use crate::RouterState;
 use crate::middleware::error_response;

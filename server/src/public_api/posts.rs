@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 
 use app::domain::{AccountId, PostText, parse_post_id};
 use app::server::AppState;
-use app::server::posts::{self, Failure, NewPost};
+use app::server::services::posts::{self, Failure, NewPost};
 
 use super::wire::{self, ErrorBody, PostAnswer, PostBody};
 use super::{Answer, fail, key};

@@ -9,8 +9,8 @@ use utoipa::{ToResponse, ToSchema};
 
 use app::domain::{AccountView, BrandView, PostView, ReconnectReason};
 use app::error::ErrorCode;
-use app::server::connect::ConnectLink as Link;
-use app::server::credentials::{AppSource, Summary};
+use app::server::services::connect::ConnectLink as Link;
+use app::server::store::credentials::{AppSource, Summary};
 
 /// Unix seconds as RFC 3339 (`2026-11-23T10:30:00Z`).
 pub fn rfc3339(t: i64) -> String {
@@ -149,7 +149,7 @@ pub enum XAppSource {
 impl XApp {
     /// The app of `brand_id`'s accounts among what the organization saved.
     pub fn of(saved: &[Summary], brand_id: &str) -> Self {
-        match app::server::credentials::applying(saved, Some(brand_id)) {
+        match app::server::store::credentials::applying(saved, Some(brand_id)) {
             Some((c, AppSource::Own)) => {
                 XApp { source: XAppSource::Own, client_id_preview: Some(c.client_id_preview.clone()) }
             }

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use app::domain::callback_url;
-use app::server::accounts::{FIELD_ACCESS, FIELD_REFRESH};
-use app::server::vault::Aad;
+use app::server::infra::vault::Aad;
+use app::server::store::accounts::{FIELD_ACCESS, FIELD_REFRESH};
 use fake_x::{FakeX, NewApp};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};

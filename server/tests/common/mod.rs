@@ -103,7 +103,7 @@ impl TestDb {
                     url: format!("{base}/{name}"),
                     backend,
                     dir,
-                    master_key: Some(app::server::vault::generate_key_base64()),
+                    master_key: Some(app::server::infra::vault::generate_key_base64()),
                     pg_name: Some(name),
                 }
             }

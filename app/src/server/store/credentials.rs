@@ -8,13 +8,13 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use super::audit;
-use super::db::begin_org_write;
-use super::error::ServerError;
-use super::ids::new_id;
-use super::now;
-use super::vault::{Aad, KeyRing};
 use crate::domain::{ClientId, ClientSecret, CredentialView, LastTest, SaveChange, SaveOutcome, Target, TestResult};
+use crate::server::infra::db::begin_org_write;
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::infra::vault::{Aad, KeyRing};
+use crate::server::now;
+use crate::server::store::audit;
 
 /// The vault fields of a credential row.
 pub const FIELD_CLIENT_ID: &str = "client_id";

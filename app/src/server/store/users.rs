@@ -2,11 +2,11 @@
 
 use sqlx::AnyPool;
 
-use super::db::{begin_org_write, begin_write};
-use super::error::ServerError;
-use super::ids::new_id;
-use super::{audit, now, sessions};
 use crate::domain::{Email, OrgName, Role, Viewer};
+use crate::server::infra::db::{begin_org_write, begin_write};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::{infra::sessions, now, store::audit};
 
 #[derive(sqlx::FromRow)]
 pub struct Credentials {

@@ -4,14 +4,14 @@
 
 use sqlx::AnyPool;
 
-use super::accounts::{self, Attempt, UseError};
-use super::api_keys::KeyHolder;
-use super::error::ServerError;
-use super::ids::new_id;
-use super::x_client::{LimitKind, NewTweet, PostError, RateLimited, ReplyTo};
-use super::{AppState, now};
 use crate::domain::{PostText, PostView, ReconnectReason};
 use crate::error::{AppError, ErrorCode};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::infra::x_client::{LimitKind, NewTweet, PostError, RateLimited, ReplyTo};
+use crate::server::store::accounts::{self, Attempt, UseError};
+use crate::server::store::api_keys::KeyHolder;
+use crate::server::{AppState, now};
 
 /// The scopes `POST /2/tweets` needs (docs/x-api.md).
 pub const POST_SCOPES: [&str; 3] = ["tweet.read", "tweet.write", "users.read"];

@@ -13,7 +13,7 @@ pub enum ServerError {
     #[error("session store: {0}")]
     Session(#[from] tower_sessions::session::Error),
     #[error("vault: {0}")]
-    Vault(#[from] super::vault::VaultError),
+    Vault(#[from] crate::server::infra::vault::VaultError),
     #[error("password hashing: {0}")]
     Hashing(String),
     /// The password hashing queue stayed full for longer than a request waits.
@@ -59,10 +59,10 @@ impl From<ServerError> for AppError {
                 ErrorCode::Busy,
                 "Perch is busy checking other sign-ins right now. Wait a few seconds and try again.",
             )
-            .retry_after(super::passwords::QUEUE_WAIT.as_secs());
+            .retry_after(crate::server::infra::passwords::QUEUE_WAIT.as_secs());
         }
         // Not an internal error: the operator removed or never gave this server a key (issue 11).
-        if let ServerError::Vault(super::vault::VaultError::UnknownKey(key_id)) = &err {
+        if let ServerError::Vault(crate::server::infra::vault::VaultError::UnknownKey(key_id)) = &err {
             tracing::error!(key_id = %format_args!("{key_id:#010x}"), "a stored secret was sealed with a master key this server does not have");
             return AppError::master_key_missing(*key_id);
         }

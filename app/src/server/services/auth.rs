@@ -3,21 +3,21 @@
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use super::{AppState, sessions, users};
 use crate::domain::{Action, Viewer};
 use crate::error::AppError;
+use crate::server::{AppState, infra::sessions, store::users};
 
 /// The application state, provided to every page render and server function by the router.
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>()
-        .ok_or_else(|| super::ServerError::Other("AppState missing from the Leptos context".into()).into())
+        .ok_or_else(|| crate::server::ServerError::Other("AppState missing from the Leptos context".into()).into())
 }
 
 /// The request's session (tower-sessions puts it in the request extensions).
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|e| super::ServerError::Other(format!("session extractor: {e}")).into())
+        .map_err(|e| crate::server::ServerError::Other(format!("session extractor: {e}")).into())
 }
 
 /// The signed-in user, or `None` for an anonymous request or an ended session.
@@ -66,7 +66,7 @@ pub fn permit(viewer: &Viewer, action: Action) -> Result<(), AppError> {
 }
 
 /// The client's address, for throttling: the socket peer, or behind a peer listed in
-/// `PERCH_TRUSTED_PROXIES` the client its `X-Forwarded-For` names (see [`super::client_ip`]).
+/// `PERCH_TRUSTED_PROXIES` the client its `X-Forwarded-For` names (see [`crate::server::infra::client_ip`]).
 pub async fn client_address() -> String {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;

@@ -6,9 +6,9 @@
 
 use sqlx::AnyPool;
 
-use super::error::ServerError;
-use super::ids::sha256_hex;
-use super::{AppConfig, now};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::sha256_hex;
+use crate::server::{AppConfig, now};
 
 /// How long a browser stays known after a sign-in.
 pub const LIFETIME_SECS: i64 = 90 * 24 * 3600;

@@ -18,9 +18,9 @@ pub struct AppConfig {
     /// A session ends this long after sign-in, however active.
     pub session_max: Duration,
     /// `PERCH_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: super::client_ip::TrustedProxies,
+    pub trusted_proxies: crate::server::infra::client_ip::TrustedProxies,
     /// Per-tenant limits (`PERCH_API_*_RATE_LIMIT`, `PERCH_CONNECT_*`).
-    pub limits: super::rate_limit::Limits,
+    pub limits: crate::server::infra::rate_limit::Limits,
 }
 
 impl AppConfig {

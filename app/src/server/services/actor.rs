@@ -3,9 +3,9 @@
 //! in the audit trail ([`Actor::name`]); the doors (server functions, the dashboard's JSON API, the
 //! public API, the CLI) only say who is asking.
 
-use super::api_keys::KeyHolder;
 use crate::domain::{Action, Viewer};
 use crate::error::{AppError, ErrorCode};
+use crate::server::store::api_keys::KeyHolder;
 
 /// How the audit trail and "updated by" name changes made at the command line: there is no
 /// signed-in user, only whoever can run the server's binary.
@@ -45,7 +45,7 @@ impl Actor {
     /// members: the dashboard-only wall refuses those routes first, this holds behind every door).
     pub fn permit(&self, action: Action) -> Result<(), AppError> {
         match self {
-            Actor::User(v) => super::auth::permit(v, action),
+            Actor::User(v) => crate::server::services::auth::permit(v, action),
             Actor::ApiKey(k) => {
                 let offered = matches!(
                     action,

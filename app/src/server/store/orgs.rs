@@ -2,8 +2,8 @@
 
 use sqlx::AnyPool;
 
-use super::error::ServerError;
 use crate::domain::{MemberView, OrgName, OrgSettings, Role};
+use crate::server::infra::error::ServerError;
 
 /// An organization as someone named it.
 #[derive(Clone, Debug, PartialEq, Eq)]

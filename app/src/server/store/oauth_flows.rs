@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tower_sessions::Session;
 
-use super::credentials::Resolved;
-use super::error::ServerError;
-use super::now;
-use super::vault::{Aad, KeyRing};
 use crate::domain::{ClientId, ClientSecret};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::vault::{Aad, KeyRing};
+use crate::server::now;
+use crate::server::store::credentials::Resolved;
 
 /// How long a flow may take, from Connect to the callback.
 pub const FLOW_TTL_SECS: i64 = 10 * 60;
@@ -41,7 +41,7 @@ fn random_token(bytes: usize) -> String {
 
 /// The state's database key: a hash, so that the database alone cannot finish a flow.
 pub fn state_hash(state: &str) -> String {
-    super::ids::sha256_hex(state)
+    crate::server::infra::ids::sha256_hex(state)
 }
 
 /// Who started a flow.
@@ -126,7 +126,7 @@ pub async fn start(
     sqlx::query("delete from twitter_oauth_flows where expires_at < $1").bind(t).execute(pool).await?;
     // Counted and inserted alone per organization, on every instance: two starts at once must
     // not both see one flow left under the cap.
-    let mut tx = super::db::begin_org_write(pool, flow.org_id).await?;
+    let mut tx = crate::server::infra::db::begin_org_write(pool, flow.org_id).await?;
     let (open, oldest): (i64, Option<i64>) = sqlx::query_as(
         "select count(*), min(expires_at) from twitter_oauth_flows where org_id = $1 and expires_at >= $2",
     )
@@ -272,8 +272,8 @@ mod tests {
     mod properties {
         use super::super::*;
         use crate::server::Db;
-        use crate::server::connect::Callback;
-        use crate::server::vault::MasterKey;
+        use crate::server::infra::vault::MasterKey;
+        use crate::server::services::connect::Callback;
         use proptest::collection::vec;
         use proptest::prelude::*;
 

@@ -3,12 +3,12 @@
 
 use secrecy::SecretString;
 
-use super::accounts::{self, Attempt, UseError};
-use super::actor::Actor;
-use super::x_client::ApiError;
-use super::{AppState, credentials};
 use crate::domain::{AccountId, Action, BrandId, CheckResult, DisconnectOutcome};
 use crate::error::{AppError, ErrorCode};
+use crate::server::infra::x_client::ApiError;
+use crate::server::services::actor::Actor;
+use crate::server::store::accounts::{self, Attempt, UseError};
+use crate::server::{AppState, store::credentials};
 
 /// **Check**: one call to X (`GET /2/users/me`) through [`accounts::with_token`], which refreshes,
 /// retries once after a 401, or marks the account as needed; a working account's profile is

@@ -12,15 +12,15 @@ use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::actor::Actor;
-use super::credentials::{self, Trail};
-use super::vault::{Aad, KeyRing};
-use super::{AppState, brands, now};
 use crate::domain::{
     AccountToReconnect, Action, BrandCredentials, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange,
     SaveOutcome, Target, TestOutcome, TwitterSettings, Viewer, callback_url,
 };
 use crate::error::AppError;
+use crate::server::infra::vault::{Aad, KeyRing};
+use crate::server::services::actor::Actor;
+use crate::server::store::credentials::{self, Trail};
+use crate::server::{AppState, now, store::brands};
 
 /// The session key of the remembered tests.
 const MEMO_KEY: &str = "twitter_credential_tests";
@@ -115,10 +115,10 @@ pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> R
         scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         default: default.into_iter().next(),
         brands,
-        audit: super::audit::recent(pool, &viewer.org_id, super::audit::PAGE).await?,
+        audit: crate::server::store::audit::recent(pool, &viewer.org_id, crate::server::store::audit::PAGE).await?,
         pending_tests,
         can_manage: viewer.role.may(Action::ManageCredentials),
-        to_reconnect: super::accounts::to_reconnect(pool, &viewer.org_id).await?,
+        to_reconnect: crate::server::store::accounts::to_reconnect(pool, &viewer.org_id).await?,
     })
 }
 
@@ -136,8 +136,13 @@ pub async fn test_pair(
     let org_id = actor.org_id();
     let label = target_label(state, org_id, target).await?;
     let max = state.config.limits.credential_tests_per_org;
-    if let Some(limited) =
-        super::rate_limit::hit(&state.db, super::rate_limit::Limit::CredentialTests, org_id, max).await?
+    if let Some(limited) = crate::server::infra::rate_limit::hit(
+        &state.db,
+        crate::server::infra::rate_limit::Limit::CredentialTests,
+        org_id,
+        max,
+    )
+    .await?
     {
         tracing::info!(org_id, "credential test over the organization's limit");
         return Err(limited.error());
@@ -178,7 +183,7 @@ pub async fn save_pair(
     // saves of one target cannot both insert: the second sees the first and replaces it.
     let mut outcome = credentials::save(state.db.pool(), &state.vault, &trail, target, id, secret, tested).await?;
     if matches!(outcome.change, SaveChange::SecretRotated | SaveChange::AppReplaced) {
-        outcome.accounts_to_reconnect = super::accounts::to_reconnect(state.db.pool(), org_id).await?;
+        outcome.accounts_to_reconnect = crate::server::store::accounts::to_reconnect(state.db.pool(), org_id).await?;
     }
     tracing::info!(
         org_id,
@@ -219,11 +224,26 @@ pub async fn remove_pair(state: &AppState, actor: &Actor, target: &Target) -> Re
         ));
     };
     tracing::info!(org_id, brand_id = target.brand_id().unwrap_or("-"), "credentials removed");
-    let accounts_to_reconnect = super::accounts::to_reconnect(state.db.pool(), org_id).await?;
+    let accounts_to_reconnect = crate::server::store::accounts::to_reconnect(state.db.pool(), org_id).await?;
     Ok(Removed { client_id_preview, accounts_to_reconnect })
 }
 
 // ---- the dashboard's side: a test remembered in the browser session -----------------------------
+
+/// What the credentials form (or the JSON API's body) says, for a signed-in user allowed to
+/// change credentials: refused before anything is parsed otherwise.
+fn from_form(
+    viewer: &Viewer,
+    brand_id: Option<&str>,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<(Actor, Target, ClientId, ClientSecret), AppError> {
+    let actor = Actor::User(viewer.clone());
+    actor.permit(Action::ManageCredentials)?;
+    let target = Target::from_field(brand_id)?;
+    let (id, secret) = parse_pair(client_id, client_secret)?;
+    Ok((actor, target, id, secret))
+}
 
 /// "Test credentials" in the dashboard: [`test_pair`], remembered in the session for a following
 /// save. `brand_id` is the form's field (empty for the default).
@@ -235,10 +255,7 @@ pub async fn test(
     client_id: &str,
     client_secret: &str,
 ) -> Result<TestOutcome, AppError> {
-    let actor = Actor::User(viewer.clone());
-    actor.permit(Action::ManageCredentials)?;
-    let target = Target::from_field(brand_id)?;
-    let (id, secret) = parse_pair(client_id, client_secret)?;
+    let (actor, target, id, secret) = from_form(viewer, brand_id, client_id, client_secret)?;
     let outcome = test_pair(state, &actor, &target, &id, &secret).await?;
     let mut all = memos(session).await?;
     all.retain(|m| m.brand_id.as_deref() != target.brand_id());
@@ -262,10 +279,7 @@ pub async fn save(
     client_id: &str,
     client_secret: &str,
 ) -> Result<SaveOutcome, AppError> {
-    let actor = Actor::User(viewer.clone());
-    actor.permit(Action::ManageCredentials)?;
-    let target = Target::from_field(brand_id)?;
-    let (id, secret) = parse_pair(client_id, client_secret)?;
+    let (actor, target, id, secret) = from_form(viewer, brand_id, client_id, client_secret)?;
     let fp = fingerprint(&state.vault, &viewer.org_id, target.brand_id(), &id, &secret);
     let mut all = memos(session).await?;
     let tested = all

@@ -15,7 +15,7 @@
 //!   time, each held for [`SLOWDOWN`] before it is checked. A correct password for an account
 //!   that is not itself locked still signs in, so one attacker behind a shared address (a
 //!   proxy, an office) cannot lock everybody out; and a browser that signed in as this account
-//!   before (a device cookie, [`super::devices`]) is not counted against its address at all.
+//!   before (a device cookie, [`crate::server::infra::devices`]) is not counted against its address at all.
 //!
 //! Sign-up is throttled per address the same way as an account: every attempt counts.
 
@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use super::db::begin_write;
-use super::error::ServerError;
-use super::now;
+use crate::server::infra::db::begin_write;
+use crate::server::infra::error::ServerError;
+use crate::server::now;
 
 /// Failures allowed per account within [`WINDOW_SECS`] before a lock starts.
 pub const ACCOUNT_LIMIT: i64 = 5;

@@ -11,12 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sqlx::AnyPool;
 
-use super::audit;
-use super::db::{begin_org_write, begin_write};
-use super::error::ServerError;
-use super::ids::new_id;
-use super::now;
 use crate::domain::{API_KEY_PREFIX, ApiKeyName, ApiKeyView, CreatedKey};
+use crate::server::infra::db::{begin_org_write, begin_write};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::now;
+use crate::server::store::audit;
 
 /// Random bytes in a key.
 const KEY_BYTES: usize = 32;
@@ -31,7 +31,7 @@ const TOUCH_EVERY_SECS: i64 = 60;
 
 /// The hash a key is stored and looked up by.
 fn hash(key: &str) -> String {
-    super::ids::sha256_hex(key)
+    crate::server::infra::ids::sha256_hex(key)
 }
 
 /// Whether `key` has the shape of a Perch key; anything else is refused without a query.

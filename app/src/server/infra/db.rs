@@ -12,8 +12,8 @@ use sqlx::{Any, AnyPool, Executor, PgPool, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::error::ServerError;
-use super::sessions::SessionStore;
+use crate::server::infra::error::ServerError;
+use crate::server::infra::sessions::SessionStore;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

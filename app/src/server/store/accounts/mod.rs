@@ -5,15 +5,15 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
-use super::audit;
-use super::credentials;
-use super::db::{begin_org_write, begin_write};
-use super::error::ServerError;
-use super::ids::new_id;
-use super::vault::{Aad, KeyRing};
-use super::x_client::{Tokens, XUser};
-use super::{AppState, now};
 use crate::domain::{AccountToReconnect, AccountView, ReconnectMark, ReconnectReason, missing_scopes};
+use crate::server::infra::db::{begin_org_write, begin_write};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::infra::vault::{Aad, KeyRing};
+use crate::server::infra::x_client::{Tokens, XUser};
+use crate::server::store::audit;
+use crate::server::store::credentials;
+use crate::server::{AppState, now};
 
 mod tokens;
 
@@ -140,7 +140,7 @@ pub async fn get(pool: &AnyPool, org_id: &str, account_id: &str) -> Result<Optio
 /// The accounts that need reconnecting, or will on their next API call, with the card each is
 /// on: what the settings page lists right after a save.
 pub async fn to_reconnect(pool: &AnyPool, org_id: &str) -> Result<Vec<AccountToReconnect>, ServerError> {
-    let brands = super::brands::list(pool, org_id).await?;
+    let brands = crate::server::store::brands::list(pool, org_id).await?;
     Ok(list(pool, org_id)
         .await?
         .into_iter()
@@ -305,7 +305,8 @@ pub async fn mark_needs_reconnection(
                 .bind(account_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        let card = super::brands::trail_label(&mut *tx, org_id, brand.as_deref()).await?.unwrap_or_default();
+        let card =
+            crate::server::store::brands::trail_label(&mut *tx, org_id, brand.as_deref()).await?.unwrap_or_default();
         audit::record(
             &mut tx,
             org_id,
@@ -357,7 +358,8 @@ pub async fn remove(
     let place = |field| Aad { org_id, record_id: account_id, field };
     let access_token = state.vault.decrypt_string(&access, &place(FIELD_ACCESS))?;
     let refresh_token = refresh.as_ref().map(|b| state.vault.decrypt_string(b, &place(FIELD_REFRESH))).transpose()?;
-    let card = super::brands::trail_label(&mut *tx, org_id, brand_id.as_deref()).await?.unwrap_or_default();
+    let card =
+        crate::server::store::brands::trail_label(&mut *tx, org_id, brand_id.as_deref()).await?.unwrap_or_default();
     audit::record(&mut tx, org_id, now(), actor, "Disconnected an X account", &card, &format!("@{username}")).await?;
     tx.commit().await?;
     let credentials = credentials::open_by_id(pool, &state.vault, org_id, &credential_id).await?;
@@ -368,7 +370,9 @@ pub async fn remove(
 /// alive at X, which the user can end from X's own settings.
 pub async fn record_unrevoked(pool: &AnyPool, org_id: &str, actor: &str, removed: &Removed) -> Result<(), ServerError> {
     let mut tx = begin_write(pool).await?;
-    let card = super::brands::trail_label(&mut *tx, org_id, removed.brand_id.as_deref()).await?.unwrap_or_default();
+    let card = crate::server::store::brands::trail_label(&mut *tx, org_id, removed.brand_id.as_deref())
+        .await?
+        .unwrap_or_default();
     let detail = format!("@{}: X could not revoke the tokens", removed.username);
     audit::record(&mut tx, org_id, now(), actor, "Could not revoke an X account's tokens at X", &card, &detail).await?;
     tx.commit().await?;

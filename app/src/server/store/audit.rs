@@ -4,8 +4,8 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use super::error::ServerError;
 use crate::domain::AuditEntry;
+use crate::server::infra::error::ServerError;
 
 /// How many entries the settings page shows.
 pub const PAGE: i64 = 50;

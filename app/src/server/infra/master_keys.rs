@@ -17,9 +17,9 @@ use std::fmt;
 
 use sqlx::AnyPool;
 
-use super::error::ServerError;
-use super::vault::{KeyRing, blob_key_id};
 use crate::domain::format_utc;
+use crate::server::infra::error::ServerError;
+use crate::server::infra::vault::{KeyRing, blob_key_id};
 
 /// What depends on one master key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -3,10 +3,10 @@
 
 use sqlx::{Any, AnyPool, Executor};
 
-use super::error::ServerError;
-use super::ids::new_id;
-use super::now;
 use crate::domain::{BrandName, BrandView};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::now;
 
 #[derive(sqlx::FromRow)]
 struct BrandRow {

@@ -22,12 +22,12 @@ use sqlx::AnyPool;
 use super::{CredentialsNow, FIELD_ACCESS, FIELD_REFRESH, mark_needs_reconnection, split_scopes};
 use crate::domain::ReconnectReason;
 use crate::server::AppState;
-use crate::server::credentials;
-use crate::server::db::{Db, SQLITE_BUSY_TIMEOUT};
-use crate::server::error::ServerError;
-use crate::server::ids::new_id;
-use crate::server::vault::{Aad, KeyRing};
-use crate::server::x_client::{TIMEOUT as X_TIMEOUT, TokenError, Tokens};
+use crate::server::infra::db::{Db, SQLITE_BUSY_TIMEOUT};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::new_id;
+use crate::server::infra::vault::{Aad, KeyRing};
+use crate::server::infra::x_client::{TIMEOUT as X_TIMEOUT, TokenError, Tokens};
+use crate::server::store::credentials;
 
 /// An access token this close to its expiry is refreshed before use.
 const EXPIRY_MARGIN_SECS: i64 = 60;
@@ -48,7 +48,6 @@ pub const LEASE_SECS: i64 = {
 const LEASE_WAIT: Duration = Duration::from_secs(25);
 /// How often a waiting caller looks at the lease.
 const LEASE_POLL: Duration = Duration::from_millis(50);
-/// The actor named in the audit trail for what Perch found on its own.
 
 /// An account ready for a call to X.
 pub struct Usable {

@@ -10,9 +10,9 @@
 //! (`on conflict … returning`): one statement per request, and for the public API one statement
 //! for both of its counters on PostgreSQL.
 
-use super::db::{Backend, Db};
-use super::error::ServerError;
 use crate::error::{AppError, ErrorCode};
+use crate::server::infra::db::{Backend, Db};
+use crate::server::infra::error::ServerError;
 
 /// The length of every window.
 pub const WINDOW_SECS: i64 = 60;

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use super::vault::KeyRing;
-use super::x_client::XClient;
-use super::{AppConfig, Db, passwords::Passwords};
+use crate::server::infra::vault::KeyRing;
+use crate::server::infra::x_client::XClient;
+use crate::server::{AppConfig, Db, infra::passwords::Passwords};
 
 /// Everything a request needs, built once in `main` (and by the tests through the same function).
 #[derive(Clone, Debug)]
@@ -29,7 +29,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn now(&self) -> i64 {
-        super::now() + self.skew_secs.load(Ordering::Relaxed)
+        crate::server::now() + self.skew_secs.load(Ordering::Relaxed)
     }
 
     /// Moves this instance's clock by `secs` from the system's (a test of clock skew).

@@ -1,21 +1,21 @@
 //! Connecting X accounts through the organization's (or a brand's) own X app: the accounts page's
 //! data, **Connect** / **Reconnect** (OAuth 2.0 with PKCE), connect links, and X's callback. Every
 //! outcome of the callback becomes a [`ConnectResult`] shown on the card. Check and Disconnect are
-//! in [`super::account_actions`].
+//! in [`crate::server::services::account_actions`].
 
 use tower_sessions::Session;
 
-use super::accounts::{self, Connection};
-use super::credentials::AppSource;
-use super::oauth_flows::{self, Flow, NewFlow, StartedBy};
-use super::rate_limit::{self, Limit, Limited};
-use super::x_client::{ApiError, TokenError};
-use super::{AppState, brands, credentials};
 use crate::domain::{
     ACCOUNTS_PAGE, AccountsOverview, Action, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer, callback_url,
     missing_scopes,
 };
 use crate::error::AppError;
+use crate::server::infra::rate_limit::{self, Limit, Limited};
+use crate::server::infra::x_client::{ApiError, TokenError};
+use crate::server::store::accounts::{self, Connection};
+use crate::server::store::credentials::AppSource;
+use crate::server::store::oauth_flows::{self, Flow, NewFlow, StartedBy};
+use crate::server::{AppState, store::brands, store::credentials};
 
 /// The cards: the organization default first, then every brand, each with the app its accounts
 /// connect through and its accounts.
@@ -57,13 +57,10 @@ pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverv
 /// The accounts page with a result for a card: `/accounts?connect=<result>&for=<card>[&account=<id>]#<card>`.
 pub fn result_url(result: ConnectResult, brand_id: Option<&str>, account_id: Option<&str>) -> String {
     let card = brand_id.unwrap_or("default");
-    let mut url = format!(
-        "{ACCOUNTS_PAGE}?connect={}&for={}",
-        result.as_str(),
-        crate::components::layout::encode_query_value(card)
-    );
+    let mut url =
+        format!("{ACCOUNTS_PAGE}?connect={}&for={}", result.as_str(), crate::domain::encode_query_value(card));
     if let Some(a) = account_id {
-        url.push_str(&format!("&account={}", crate::components::layout::encode_query_value(a)));
+        url.push_str(&format!("&account={}", crate::domain::encode_query_value(a)));
     }
     url.push_str(&format!("#{}", card_anchor(brand_id)));
     url
@@ -152,7 +149,7 @@ async fn start_flow(state: &AppState, session: Option<&Session>, flow: NewFlow<'
             &started.state,
             started.verifier.expose_secret(),
         )
-        .map_err(|e| AppError::from(super::ServerError::Other(e)))
+        .map_err(|e| AppError::from(crate::server::ServerError::Other(e)))
 }
 
 /// What X sent back to the callback.
@@ -303,7 +300,7 @@ pub struct ConnectLink {
 /// to any browser. No credentials for the card: `byok_credentials_missing`.
 pub async fn link(
     state: &AppState,
-    key: &super::api_keys::KeyHolder,
+    key: &crate::server::store::api_keys::KeyHolder,
     brand_id: Option<&str>,
 ) -> Result<ConnectLink, AppError> {
     let pool = state.db.pool();
@@ -335,7 +332,7 @@ pub async fn link(
     tracing::info!(org_id = %key.org_id, key_id = %key.key_id, brand_id = brand_id.unwrap_or("-"), credential_id = %creds.credential_id, "connect link made");
     Ok(ConnectLink {
         auth_url,
-        expires_at: super::now() + oauth_flows::FLOW_TTL_SECS,
+        expires_at: crate::server::now() + oauth_flows::FLOW_TTL_SECS,
         brand_id: brand_id.map(str::to_owned),
         client_id_preview: creds.client_id.preview().to_owned(),
     })
@@ -353,7 +350,7 @@ pub async fn finish_link(state: &AppState, cb: Callback) -> Result<Completed, Ap
     let StartedBy::ApiKey(key_id) = &flow.started_by else {
         return Ok(Completed::failed(ConnectResult::StateInvalid));
     };
-    let Some(key_name) = super::api_keys::active_name(pool, &flow.org_id, key_id).await? else {
+    let Some(key_name) = crate::server::store::api_keys::active_name(pool, &flow.org_id, key_id).await? else {
         tracing::warn!(org_id = %flow.org_id, key_id, "connect link of a revoked API key");
         return Ok(Completed::failed(ConnectResult::StateUsed));
     };

@@ -26,9 +26,9 @@ use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
 
-use super::error::ServerError;
-use super::ids::sha256_hex;
-use super::{AppConfig, now};
+use crate::server::infra::error::ServerError;
+use crate::server::infra::ids::sha256_hex;
+use crate::server::{AppConfig, now};
 
 /// Session keys.
 const USER_ID: &str = "uid";
@@ -302,7 +302,7 @@ mod tests {
     async fn session() -> (Session, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("perch-sessions-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let db = super::super::Db::connect(&format!("sqlite://{}", dir.join("perch.db").display())).await.unwrap();
+        let db = crate::server::Db::connect(&format!("sqlite://{}", dir.join("perch.db").display())).await.unwrap();
         db.migrate().await.unwrap();
         (Session::new(None, Arc::new(db.session_store()), None), dir)
     }

@@ -1,0 +1,10 @@
+//! The use cases, each written once behind every door (server functions, the dashboard's JSON
+//! API, the public API, the CLI): each takes an [`actor::Actor`], authorizes it, and works through
+//! the stores and the infrastructure.
+
+pub mod account_actions;
+pub mod actor;
+pub mod auth;
+pub mod connect;
+pub mod posts;
+pub mod twitter;
