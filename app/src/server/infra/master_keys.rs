@@ -102,7 +102,7 @@ const SEALED_COLUMNS: [(&str, &str, &str, Kind); 5] = [
 pub async fn in_use(pool: &AnyPool, now: i64) -> Result<KeysInUse, ServerError> {
     let mut keys: BTreeMap<u32, KeyUse> = BTreeMap::new();
     for (table, column, live, kind) in SEALED_COLUMNS {
-        // The first five bytes are the version and the key id (vault.rs); one row per distinct
+        // The first five bytes are the version and the key id (the vault module); one row per distinct
         // header, so this reads a handful of rows however many secrets there are.
         let sql = format!(
             "select substr({column}, 1, 5), count(*) from {table} where {column} is not null {live} group by substr({column}, 1, 5)"

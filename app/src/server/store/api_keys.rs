@@ -16,7 +16,7 @@ use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
 use crate::server::now;
-use crate::server::store::audit;
+use crate::server::store::audit::{self, AuditAction};
 
 /// Random bytes in a key.
 const KEY_BYTES: usize = 32;
@@ -116,7 +116,7 @@ pub async fn create(
         org_id,
         view.created_at,
         actor,
-        "Created an API key",
+        AuditAction::ApiKeyCreated,
         &label(&view.name),
         &format!("{}…", view.prefix),
     )
@@ -158,7 +158,7 @@ pub async fn revoke(pool: &AnyPool, org_id: &str, key_id: &str, actor: &str) -> 
         .bind(key_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, org_id, t, actor, "Revoked an API key", &label(&name), &format!("{prefix}…")).await?;
+    audit::record(&mut tx, org_id, t, actor, AuditAction::ApiKeyRevoked, &label(&name), &format!("{prefix}…")).await?;
     tx.commit().await?;
     Ok(Some(true))
 }

@@ -7,6 +7,53 @@ use sqlx::{Any, AnyPool, Transaction};
 use crate::domain::AuditEntry;
 use crate::server::infra::error::ServerError;
 
+/// What an entry records. The trail stores the label, which is what the settings page shows; the
+/// enum keeps every writer to the same fixed set of actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    CredentialsSaved,
+    SecretRotated,
+    AppReplaced,
+    CredentialsSavedAgain,
+    CredentialsTested,
+    CredentialsRemoved,
+    AccountConnected,
+    AccountReconnected,
+    AccountMarked,
+    AccountDisconnected,
+    TokensNotRevoked,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    PasswordChanged,
+    PasswordSet,
+    SignedOutEverywhere,
+    MemberRemoved,
+}
+
+impl AuditAction {
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditAction::CredentialsSaved => "Saved credentials",
+            AuditAction::SecretRotated => "Replaced the Client Secret (rotation)",
+            AuditAction::AppReplaced => "Replaced the X app (new Client ID)",
+            AuditAction::CredentialsSavedAgain => "Saved the same credentials again",
+            AuditAction::CredentialsTested => "Tested credentials",
+            AuditAction::CredentialsRemoved => "Removed credentials",
+            AuditAction::AccountConnected => "Connected an X account",
+            AuditAction::AccountReconnected => "Reconnected an X account",
+            AuditAction::AccountMarked => "Marked an X account as needing reconnection",
+            AuditAction::AccountDisconnected => "Disconnected an X account",
+            AuditAction::TokensNotRevoked => "Could not revoke an X account's tokens at X",
+            AuditAction::ApiKeyCreated => "Created an API key",
+            AuditAction::ApiKeyRevoked => "Revoked an API key",
+            AuditAction::PasswordChanged => "Changed their password",
+            AuditAction::PasswordSet => "Set a member's password",
+            AuditAction::SignedOutEverywhere => "Signed out everywhere",
+            AuditAction::MemberRemoved => "Removed a member",
+        }
+    }
+}
+
 /// How many entries the settings page shows.
 pub const PAGE: i64 = 50;
 
@@ -15,7 +62,7 @@ pub async fn record(
     org_id: &str,
     at: i64,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: &str,
     detail: &str,
 ) -> Result<(), ServerError> {
@@ -23,7 +70,7 @@ pub async fn record(
         .bind(org_id)
         .bind(at)
         .bind(actor)
-        .bind(action)
+        .bind(action.label())
         .bind(target)
         .bind(detail)
         .execute(&mut **tx)

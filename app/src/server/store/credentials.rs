@@ -14,7 +14,7 @@ use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
 use crate::server::infra::vault::{Aad, KeyRing};
 use crate::server::now;
-use crate::server::store::audit;
+use crate::server::store::audit::{self, AuditAction};
 
 /// The vault fields of a credential row.
 pub const FIELD_CLIENT_ID: &str = "client_id";
@@ -344,10 +344,10 @@ pub async fn save(
         }
     }
     let action = match change {
-        SaveChange::Created => "Saved credentials",
-        SaveChange::SecretRotated => "Replaced the Client Secret (rotation)",
-        SaveChange::AppReplaced => "Replaced the X app (new Client ID)",
-        SaveChange::Unchanged => "Saved the same credentials again",
+        SaveChange::Created => AuditAction::CredentialsSaved,
+        SaveChange::SecretRotated => AuditAction::SecretRotated,
+        SaveChange::AppReplaced => AuditAction::AppReplaced,
+        SaveChange::Unchanged => AuditAction::CredentialsSavedAgain,
     };
     let mut detail = format!("Client ID {}…", client_id.preview());
     if change == SaveChange::SecretRotated {
@@ -399,7 +399,8 @@ pub async fn record_test(
         if of_saved { " (the saved pair)" } else { "" },
         result.result.label()
     );
-    audit::record(&mut tx, org_id, result.at, actor.by, "Tested credentials", actor.target_label, &detail).await?;
+    audit::record(&mut tx, org_id, result.at, actor.by, AuditAction::CredentialsTested, actor.target_label, &detail)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -426,7 +427,8 @@ pub async fn remove(pool: &AnyPool, actor: &Trail<'_>, target: &Target) -> Resul
     }
     q.execute(&mut *tx).await?;
     let detail = format!("Client ID {preview}…");
-    audit::record(&mut tx, org_id, now(), actor.by, "Removed credentials", actor.target_label, &detail).await?;
+    audit::record(&mut tx, org_id, now(), actor.by, AuditAction::CredentialsRemoved, actor.target_label, &detail)
+        .await?;
     tx.commit().await?;
     Ok(Some(preview))
 }

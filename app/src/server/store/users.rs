@@ -6,7 +6,8 @@ use crate::domain::{Email, OrgName, Role, Viewer};
 use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
-use crate::server::{infra::sessions, now, store::audit};
+use crate::server::store::audit::{self, AuditAction};
+use crate::server::{infra::sessions, now};
 
 #[derive(sqlx::FromRow)]
 pub struct Credentials {
@@ -185,9 +186,9 @@ pub async fn set_password(
     let ended = sessions::end_all(&mut tx, user_id).await?;
     let (action, detail) = match actor {
         Actor::User { user_id: by, .. } if by == user_id => {
-            ("Changed their password", format!("{} other session(s) signed out", (ended.sessions - 1).max(0)))
+            (AuditAction::PasswordChanged, format!("{} other session(s) signed out", (ended.sessions - 1).max(0)))
         }
-        _ => ("Set a member's password", format!("{} session(s) signed out", ended.sessions)),
+        _ => (AuditAction::PasswordSet, format!("{} session(s) signed out", ended.sessions)),
     };
     audit::record(&mut tx, &org_id, now(), actor.name(), action, &email, &detail).await?;
     tx.commit().await?;
@@ -200,8 +201,16 @@ pub async fn sign_out_everywhere(pool: &AnyPool, viewer: &Viewer) -> Result<i64,
     let mut tx = begin_write(pool).await?;
     let ended = sessions::end_all(&mut tx, &viewer.user_id).await?;
     let detail = format!("{} session(s) signed out", ended.sessions);
-    audit::record(&mut tx, &viewer.org_id, now(), &viewer.email, "Signed out everywhere", &viewer.email, &detail)
-        .await?;
+    audit::record(
+        &mut tx,
+        &viewer.org_id,
+        now(),
+        &viewer.email,
+        AuditAction::SignedOutEverywhere,
+        &viewer.email,
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(ended.sessions)
 }
@@ -287,7 +296,7 @@ pub async fn remove(
         org_id,
         now(),
         actor.name(),
-        "Removed a member",
+        AuditAction::MemberRemoved,
         &email,
         &format!("{}; {} session(s) signed out", role.label(), ended.sessions),
     )

@@ -11,13 +11,36 @@ use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
 use crate::server::infra::vault::{Aad, KeyRing};
 use crate::server::infra::x_client::{Tokens, XUser};
-use crate::server::store::audit;
+use crate::server::store::audit::{self, AuditAction};
 use crate::server::store::credentials;
 use crate::server::{AppState, now};
 
 mod tokens;
 
 pub use tokens::{Attempt, LEASE_SECS, Usable, UseError, Used, usable, with_token};
+
+/// An account's `status` column (the SQL's `'connected'` and `'needs_reconnection'`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Connected,
+    /// Marked: Perch will not call X for it until it is reconnected (`status_reason` says why).
+    NeedsReconnection,
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Connected => "connected",
+            Status::NeedsReconnection => "needs_reconnection",
+        }
+    }
+
+    /// The status a row holds; anything unknown counts as marked, so Perch never calls X for an
+    /// account it cannot account for.
+    pub fn of(column: &str) -> Self {
+        if column == Status::Connected.as_str() { Status::Connected } else { Status::NeedsReconnection }
+    }
+}
 
 pub const FIELD_ACCESS: &str = "access_token";
 pub const FIELD_REFRESH: &str = "refresh_token";
@@ -83,7 +106,7 @@ impl CredentialsNow {
 impl ViewRow {
     fn into_view(self, now_creds: &CredentialsNow) -> AccountView {
         let scopes = split_scopes(&self.scopes);
-        let needs_reconnection = (self.status == "needs_reconnection").then(|| ReconnectMark {
+        let needs_reconnection = (Status::of(&self.status) == Status::NeedsReconnection).then(|| ReconnectMark {
             reason: self
                 .status_reason
                 .as_deref()
@@ -252,7 +275,7 @@ pub async fn store(pool: &AnyPool, vault: &KeyRing, c: Connection<'_>) -> Result
     if !missing.is_empty() {
         detail.push_str(&format!(", missing scopes: {}", missing.join(" ")));
     }
-    let action = if reconnected { "Reconnected an X account" } else { "Connected an X account" };
+    let action = if reconnected { AuditAction::AccountReconnected } else { AuditAction::AccountConnected };
     audit::record(&mut tx, c.org_id, t, c.actor, action, c.card_label, &detail).await?;
     tx.commit().await?;
     Ok(Stored { account_id: id, reconnected })
@@ -312,7 +335,7 @@ pub async fn mark_needs_reconnection(
             org_id,
             t,
             PERCH,
-            "Marked an X account as needing reconnection",
+            AuditAction::AccountMarked,
             &card,
             &format!("@{username}: {}", reason.as_str()),
         )
@@ -360,7 +383,8 @@ pub async fn remove(
     let refresh_token = refresh.as_ref().map(|b| state.vault.decrypt_string(b, &place(FIELD_REFRESH))).transpose()?;
     let card =
         crate::server::store::brands::trail_label(&mut *tx, org_id, brand_id.as_deref()).await?.unwrap_or_default();
-    audit::record(&mut tx, org_id, now(), actor, "Disconnected an X account", &card, &format!("@{username}")).await?;
+    audit::record(&mut tx, org_id, now(), actor, AuditAction::AccountDisconnected, &card, &format!("@{username}"))
+        .await?;
     tx.commit().await?;
     let credentials = credentials::open_by_id(pool, &state.vault, org_id, &credential_id).await?;
     Ok(Some(Removed { username, brand_id, access_token, refresh_token, credentials }))
@@ -374,7 +398,7 @@ pub async fn record_unrevoked(pool: &AnyPool, org_id: &str, actor: &str, removed
         .await?
         .unwrap_or_default();
     let detail = format!("@{}: X could not revoke the tokens", removed.username);
-    audit::record(&mut tx, org_id, now(), actor, "Could not revoke an X account's tokens at X", &card, &detail).await?;
+    audit::record(&mut tx, org_id, now(), actor, AuditAction::TokensNotRevoked, &card, &detail).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
-use super::{CredentialsNow, FIELD_ACCESS, FIELD_REFRESH, mark_needs_reconnection, split_scopes};
+use super::{CredentialsNow, FIELD_ACCESS, FIELD_REFRESH, Status, mark_needs_reconnection, split_scopes};
 use crate::domain::ReconnectReason;
 use crate::server::AppState;
 use crate::server::infra::db::{Db, SQLITE_BUSY_TIMEOUT};
@@ -154,7 +154,7 @@ pub async fn usable(
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
     loop {
         let row = load_tokens(&state.db, org_id, account_id).await?.ok_or(UseError::NotFound)?;
-        if row.status != "connected" {
+        if Status::of(&row.status) != Status::Connected {
             let reason =
                 row.status_reason.as_deref().and_then(ReconnectReason::parse).unwrap_or(ReconnectReason::TokenRejected);
             return Err(UseError::NeedsReconnection(reason));
