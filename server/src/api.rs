@@ -13,12 +13,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use app::domain::{Action, SaveChange, Target, Viewer};
+use app::domain::{Action, CredentialView, SaveChange, Target, Viewer};
 use app::error::{AppError, ErrorCode};
 use app::server::services::actor::Actor;
 use app::server::{AppState, services::twitter};
@@ -134,27 +133,34 @@ struct BrandQuery {
     brand_id: Option<String>,
 }
 
+/// `GET`'s answer: the setup facts, the default and every override.
+#[derive(Serialize)]
+struct Listing<'a> {
+    callback_url: &'a str,
+    scopes: &'a [String],
+    default: Option<&'a CredentialView>,
+    overrides: Vec<Override<'a>>,
+}
+
+/// A brand's own credentials, with the brand's name.
+#[derive(Serialize)]
+struct Override<'a> {
+    #[serde(flatten)]
+    credentials: &'a CredentialView,
+    brand_name: &'a str,
+}
+
 /// `GET`: the default and every override (previews and facts; never a secret).
 async fn list(State(state): State<AppState>, session: Session) -> Answer {
     let viewer = signed_in(&state, &session, Action::View).await?;
     let s = twitter::settings(&state, &viewer, &session).await.map_err(fail)?;
-    let overrides: Vec<_> = s
+    let overrides = s
         .brands
         .iter()
-        .filter_map(|b| {
-            let own = b.own.as_ref()?;
-            let mut v = serde_json::to_value(own).ok()?;
-            v["brand_name"] = json!(b.brand_name);
-            Some(v)
-        })
+        .filter_map(|b| Some(Override { credentials: b.own.as_ref()?, brand_name: &b.brand_name }))
         .collect();
-    Ok(Json(json!({
-        "callback_url": s.callback_url,
-        "scopes": s.scopes,
-        "default": s.default,
-        "overrides": overrides,
-    }))
-    .into_response())
+    let listing = Listing { callback_url: &s.callback_url, scopes: &s.scopes, default: s.default.as_ref(), overrides };
+    Ok(Json(listing).into_response())
 }
 
 /// `PUT {"client_id", "client_secret", "brand_id"?}`: 201 when created, 200 otherwise.

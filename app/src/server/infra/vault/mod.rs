@@ -430,11 +430,11 @@ mod tests {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// A directory removed when the test ends.
-    struct TempDir(PathBuf);
+    /// A directory removed when the test ends (the key file tests in `keys` use it too).
+    pub(super) struct TempDir(pub(super) PathBuf);
 
     impl TempDir {
-        fn new() -> Self {
+        pub(super) fn new() -> Self {
             let path = std::env::temp_dir().join(format!("perch-vault-test-{:016x}", OsRng.next_u64()));
             fs::create_dir(&path).unwrap();
             Self(path)
