@@ -71,7 +71,7 @@ def start(d, perch, fake_x):
            "PERCH_X_AUTHORIZE_URL": f"{x}/i/oauth2/authorize", "RUST_LOG": "warn",
            # Perch's own per-tenant limits are lifted: the fuzzer sends thousands of requests a
            # minute with one key and starts a flow with every valid connect request. Their 429 is
-           # documented (and tested in server/tests/roles_and_limits.rs); at the defaults most of
+           # documented (and tested in server/tests/it/roles_and_limits.rs); at the defaults most of
            # the run would be 429s and reach nothing behind them.
            **{k: "1000000000" for k in ("PERCH_API_KEY_RATE_LIMIT", "PERCH_API_ORG_RATE_LIMIT",
                                         "PERCH_CONNECT_RATE_LIMIT", "PERCH_CONNECT_OPEN_LIMIT")}}

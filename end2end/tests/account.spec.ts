@@ -50,7 +50,7 @@ test('change password: this browser stays signed in, the other one is signed out
   await page.getByRole('button', { name: 'Change password' }).click();
   await expect(page.locator('#field-current_password-error')).toContainText('That is not your current password.');
   await settled(page, testInfo);
-  // The new one must differ (its other rules are the sign-up's, checked by server/tests/sessions.rs).
+  // The new one must differ (its other rules are the sign-up's, checked by server/tests/it/sessions.rs).
   await page.getByLabel('Current password').fill(PASSWORD);
   await page.getByLabel('New password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Change password' }).click();

@@ -5,15 +5,13 @@
 //! `twitter_credentials.rs`; concurrent callbacks of one flow in `twitter_accounts.rs`.) Racy
 //! cases repeat inside the test.
 //!
-//! Run with `cargo test -p server --test races`.
-
-mod common;
+//! Run with `cargo test -p server --test it -- races::`.
 
 use std::time::{Duration, Instant};
 
-use common::api::{api, new_key, post, with_account};
-use common::connect::*;
-use common::{Backend, Client, send};
+use crate::common::api::{api, new_key, post, with_account};
+use crate::common::connect::*;
+use crate::common::{Backend, Client, send};
 
 on_both_databases!(
     keys_created_at_once_never_pass_the_limit,
@@ -22,13 +20,13 @@ on_both_databases!(
     posts_racing_a_disconnect_either_post_or_find_no_account,
 );
 
-async fn create_key(c: &Client, name: &str) -> common::Reply {
+async fn create_key(c: &Client, name: &str) -> crate::common::Reply {
     c.call("keys/create", &[("name", name)]).await
 }
 
 /// `keys/create` through the instance at `base`, as a page of Perch's public URL `origin` would
 /// call it (every instance has the same public URL).
-async fn create_key_via(http: &reqwest::Client, base: &str, origin: &str, name: &str) -> common::Reply {
+async fn create_key_via(http: &reqwest::Client, base: &str, origin: &str, name: &str) -> crate::common::Reply {
     send(
         http.post(format!("{base}/api/keys/create"))
             .header("origin", origin)

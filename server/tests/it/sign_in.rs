@@ -3,11 +3,9 @@
 //! that slows down without locking everyone out, `X-Forwarded-For` believed only from trusted
 //! proxies, sign-up throttled, and a full hashing queue answering `busy` quickly.
 //!
-//! Run with `cargo test -p server --test sign_in`.
+//! Run with `cargo test -p server --test it -- sign_in::`.
 
-mod common;
-
-use common::{Backend, PASSWORD, Reply, TestApp, send};
+use crate::common::{Backend, PASSWORD, Reply, TestApp, send};
 
 on_both_databases!(
     c16_forty_parallel_guesses_at_one_account_are_counted_before_any_is_hashed,

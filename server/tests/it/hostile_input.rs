@@ -11,12 +11,10 @@
 //!   error, which used to become a 500); free text with a NUL is refused with a message naming
 //!   the field; invalid UTF-8 gets a 4xx; and nothing changes.
 //!
-//! Run with `cargo test -p server --test hostile_input`.
+//! Run with `cargo test -p server --test it -- hostile_input::`.
 
-mod common;
-
-use common::connect::*;
-use common::{Backend, Client, Reply, TestApp, brand, send};
+use crate::common::connect::*;
+use crate::common::{Backend, Client, Reply, TestApp, brand, send};
 use fake_x::FakeUser;
 use serde_json::{Value, json};
 
@@ -576,16 +574,21 @@ async fn h38_text_with_a_nul_byte_is_refused_with_a_message_naming_the_field(b: 
         (
             &stranger,
             "signup",
-            vec![("org_name", nul), ("email", "new@example.com"), ("password", common::PASSWORD)],
+            vec![("org_name", nul), ("email", "new@example.com"), ("password", crate::common::PASSWORD)],
             "org_name",
         ),
         (
             &stranger,
             "signup",
-            vec![("org_name", "New"), ("email", "new\u{0}@example.com"), ("password", common::PASSWORD)],
+            vec![("org_name", "New"), ("email", "new\u{0}@example.com"), ("password", crate::common::PASSWORD)],
             "email",
         ),
-        (&stranger, "login", vec![("email", "owner@acme.example\u{0}"), ("password", common::PASSWORD)], "email"),
+        (
+            &stranger,
+            "login",
+            vec![("email", "owner@acme.example\u{0}"), ("password", crate::common::PASSWORD)],
+            "email",
+        ),
     ] {
         let r = who.call(function, &form).await;
         assert_eq!(r.status, 422, "{function} {form:?}: {}", r.body);
@@ -670,7 +673,7 @@ async fn h38_invalid_utf8_in_forms_paths_and_queries_gets_a_clear_4xx(b: Backend
 async fn h38_text_the_database_cannot_store_is_a_client_error_not_a_500(b: Backend) {
     let app = TestApp::spawn(b).await;
     let c = app.owner("Acme", "a@example.com").await;
-    let org = common::org_id(&c).await;
+    let org = crate::common::org_id(&c).await;
     let found = app::server::store::brands::get(app.state.db.pool(), &org, "brd_\u{0}").await;
     match b {
         Backend::Sqlite => assert!(matches!(found, Ok(None)), "{found:?}"),

@@ -7,18 +7,16 @@
 //! Connect, X's consent page, X's redirect to the callback, Perch's redirect to the card) is a
 //! request the test makes and checks.
 //!
-//! Run with `cargo test -p server --test twitter_accounts`.
+//! Run with `cargo test -p server --test it -- twitter_accounts::`.
 
-mod common;
-
+use crate::common::leaks::{assert_no_secret, at_rest, capture, logs};
+use crate::common::{Backend, brand, org_id, send};
 use app::domain::{SCOPES, callback_url};
 use app::server::store::accounts::{self, UseError};
-use common::leaks::{assert_no_secret, at_rest, logs};
-use common::{Backend, brand, org_id, send};
 use fake_x::{FakeUser, Fault, NewApp};
 use serde_json::{Value, json};
 
-use common::connect::*;
+use crate::common::connect::*;
 
 on_both_databases!(
     e24_e25_e26_connect_sends_the_exact_authorize_request_and_stores_the_account,
@@ -585,6 +583,7 @@ async fn f30_f31_expired_tokens_are_refreshed_once_and_refusals_mark_the_account
 /// A.1, B.11: the tokens Perch holds, the code and the state appear in no page, no Perch URL, no
 /// log line, and not in the database file or dump.
 async fn a1_b11_tokens_never_appear_in_pages_urls_logs_or_at_rest(b: Backend) {
+    let _logs = capture();
     let w = world(b).await;
     let authorize = connect(&w.owner, None).await;
     let back = at_x(&authorize, "authorize", None, None).await;

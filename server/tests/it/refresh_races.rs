@@ -5,16 +5,14 @@
 //! disconnect or a rotation landing while X answers, X's token endpoint down with an OAuth-shaped
 //! body, and the database failing the write of X's new tokens. Racy cases repeat inside the test.
 //!
-//! Run with `cargo test -p server --test refresh_races`.
-
-mod common;
+//! Run with `cargo test -p server --test it -- refresh_races::`.
 
 use std::time::{Duration, Instant};
 
-use common::api::{account, api, error_code, error_message, post, with_account};
-use common::connect::*;
-use common::leaks::logs;
-use common::{Backend, TestApp};
+use crate::common::api::{account, api, error_code, error_message, post, with_account};
+use crate::common::connect::*;
+use crate::common::leaks::{capture, logs};
+use crate::common::{Backend, TestApp};
 use fake_x::Fault;
 
 on_both_databases!(
@@ -49,7 +47,7 @@ async fn until_refreshes(w: &World, n: u64) {
     }
 }
 
-fn spawn_post(base: &str, key: &str, id: &str, text: String) -> tokio::task::JoinHandle<common::Reply> {
+fn spawn_post(base: &str, key: &str, id: &str, text: String) -> tokio::task::JoinHandle<crate::common::Reply> {
     let (base, key, id) = (base.to_owned(), key.to_owned(), id.to_owned());
     tokio::spawn(async move { post(&base, &key, &id, &text).await })
 }
@@ -242,7 +240,12 @@ async fn f30_the_refresh_lease_follows_the_database_clock_not_an_instance_clock(
 
 /// Starts a post whose refresh X carries out at once but answers only after `ms`; returns once
 /// X has carried it out. Later token requests are answered at once.
-async fn post_with_slow_refresh(w: &World, key: &str, id: &str, ms: u64) -> tokio::task::JoinHandle<common::Reply> {
+async fn post_with_slow_refresh(
+    w: &World,
+    key: &str,
+    id: &str,
+    ms: u64,
+) -> tokio::task::JoinHandle<crate::common::Reply> {
     let before = w.x.counters().refreshes;
     w.x.update_switches(|s| s.token_delay_ms = ms);
     expire_at_x(w, id).await;
@@ -383,6 +386,7 @@ async fn set_write_fault(app: &TestApp, on: bool) {
 /// retries, the answer is an error, and the next call marks the account `refresh_interrupted`
 /// instead of sending the spent token again.
 async fn h37_x_new_tokens_survive_a_failing_database_write(b: Backend) {
+    let _logs = capture();
     let (w, key, id) = with_account(b).await;
     install_write_fault(&w.app).await;
     set_write_fault(&w.app, true).await;

@@ -4,15 +4,13 @@
 //! organization, credential tests, connect starts, open connect flows), which hold across
 //! instances and leave other organizations served.
 
-mod common;
-
-use app::domain::{Action, Email, Password, Role};
-use app::server::store::users::{self, OrgTarget};
-use common::api::{api, new_key};
-use common::connect::{
+use crate::common::api::{api, new_key};
+use crate::common::connect::{
     CRED, ID_A, ID_B, SECRET_A, SECRET_B, World, account_of, at_x, connect_through, press, save, world, world_with,
 };
-use common::{Backend, Client, PASSWORD, Reply, TestApp, brand, org_id, send};
+use crate::common::{Backend, Client, PASSWORD, Reply, TestApp, brand, org_id, send};
+use app::domain::{Action, Email, Password, Role};
+use app::server::store::users::{self, OrgTarget};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -185,7 +183,7 @@ async fn every_door_lets_each_role_do_what_the_matrix_says_and_refuses_the_rest_
 // ---- perch user create --org -----------------------------------------------------------------
 
 fn perch(app: &TestApp, args: &[&str]) -> (i32, String, String) {
-    common::run_perch(&app.db.env(), args, &format!("{PASSWORD}\n"))
+    crate::common::run_perch(&app.db.env(), args, &format!("{PASSWORD}\n"))
 }
 
 /// `perch user create --org NAME` joins the one organization of that name, or creates it; a name
@@ -320,7 +318,7 @@ async fn credential_tests_are_limited_per_organization_across_instances(b: Backe
         let r = test_at(base, &w.owner).await;
         assert_eq!(r.status, 200, "test {i}: {}", r.body);
     }
-    let asked = common::connect::token_requests(&w.x).len();
+    let asked = crate::common::connect::token_requests(&w.x).len();
     let r = test_at(&other_instance.base, &w.owner).await;
     assert!(assert_throttled("JSON API", &r, 60).contains("tested X app credentials 10 times"));
     let r = w
@@ -331,7 +329,7 @@ async fn credential_tests_are_limited_per_organization_across_instances(b: Backe
         )
         .await;
     assert_throttled("form", &r, 60);
-    assert_eq!(common::connect::token_requests(&w.x).len(), asked, "X was not asked");
+    assert_eq!(crate::common::connect::token_requests(&w.x).len(), asked, "X was not asked");
     assert_eq!(test_at(&w.app.base, &globex).await.status, 200, "another organization tests");
 
     a_minute_passes(&w.app).await;

@@ -12,7 +12,6 @@ use fake_x::{FakeX, NewApp};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-use super::leaks::log_buffer;
 use super::{Backend, Client, Reply, TestApp, send};
 
 /// X's own example Client ID, and a second app's.
@@ -39,7 +38,6 @@ pub async fn world(b: Backend) -> World {
 
 /// [`world`] with extra `PERCH_*` settings.
 pub async fn world_with(b: Backend, settings: &[(&str, &str)]) -> World {
-    log_buffer();
     let x = FakeX::start().await;
     let (api_url, authorize_url) = (x.base_url(), x.authorize_url());
     let mut all = vec![("PERCH_X_API_URL", api_url.as_str()), ("PERCH_X_AUTHORIZE_URL", authorize_url.as_str())];

@@ -1,8 +1,6 @@
 //! Sign-up, sign-in, sessions and throttling, through the real router (docs/security.md C and D).
 
-mod common;
-
-use common::{Backend, PASSWORD, TestApp};
+use crate::common::{Backend, PASSWORD, TestApp};
 
 on_both_databases!(
     signup_creates_an_organization_whose_owner_then_signs_in,
@@ -87,7 +85,7 @@ async fn c15_signup_answers_a_taken_email_exactly_like_a_new_one(b: Backend) {
         .call("signup", &[("org_name", "Third"), ("email", "bob@example.com"), ("password", "another passphrase")])
         .await;
     assert_eq!((taken.status, &taken.body), (new.status, &new.body));
-    let shape = |r: &common::Reply| {
+    let shape = |r: &crate::common::Reply| {
         let mut names: Vec<String> = r.headers.keys().map(|k| k.to_string()).filter(|k| k != "date").collect();
         names.sort();
         names
@@ -185,7 +183,7 @@ async fn viewer_with_cookie(app: &TestApp, cookie: &str) -> String {
     r.text().await.unwrap()
 }
 
-fn session_cookie(r: &common::Reply) -> String {
+fn session_cookie(r: &crate::common::Reply) -> String {
     let set = r
         .headers
         .get_all("set-cookie")

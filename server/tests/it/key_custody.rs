@@ -3,22 +3,20 @@
 //! holds (nor generates a fresh key beside such secrets), and a secret sealed with a key the
 //! server lacks is explained to the operator rather than failing as an internal error.
 
-mod common;
-
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, TestApp, TestDb, send};
 use app::server::infra::vault::{self, Aad, KeyRing, KeySource, MasterKey};
-use common::{Backend, TestApp, TestDb, send};
 use perch_server::{Config, build_state};
 
 const CLIENT_ID: &str = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ";
 const SECRET: &str = "Sc7Tvo_hBKqFYY_kv5ZJr3J1TWDtkwtDDb-xHKas1VOqg6YYZY";
 
-use common::run_perch as perch;
+use crate::common::run_perch as perch;
 
 /// `perch serve`, which must refuse before it listens: an exit within 30 s, or a failure (a
 /// server that starts is killed, not left running).
@@ -95,7 +93,7 @@ fn org_with_credentials(db: &TestDb) {
     let (code, _, err) = perch(
         &db.env(),
         &["user", "create", "--email", "a@example.com", "--org", "Acme"],
-        &format!("{}\n", common::PASSWORD),
+        &format!("{}\n", crate::common::PASSWORD),
     );
     assert_eq!(code, 0, "{err}");
     let (code, _, err) =
@@ -188,7 +186,7 @@ fn a7_a_lost_key_file_stops_every_command_naming_the_key_and_none_is_generated()
     let key_id = key_id_of(&sealing_key(&db));
 
     let env = key_lost(&db);
-    let user = format!("{}\n", common::PASSWORD);
+    let user = format!("{}\n", crate::common::PASSWORD);
     let secret = format!("{SECRET}\n");
     for (args, stdin) in [
         (vec!["migrate"], ""),

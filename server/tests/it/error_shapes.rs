@@ -5,11 +5,9 @@
 //! bodies the handlers refuse, on the public API and the dashboard's JSON API
 //! (`/v1/integrations/twitter/credentials`), on SQLite and PostgreSQL.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{Backend, Client, Reply, TestApp, send};
+use crate::common::{Backend, Client, Reply, TestApp, send};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

@@ -1,15 +1,13 @@
 //! The `perch` binary's command line.
 
-mod common;
-
 use std::process::Command;
 
+use crate::common::leaks::assert_no_part_of;
+use crate::common::{Backend, PASSWORD, TestApp, TestDb};
 use app::domain::{BrandName, OrgName};
 use app::server::{store::accounts, store::audit, store::brands, store::credentials, store::orgs};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::leaks::assert_no_part_of;
-use common::{Backend, PASSWORD, TestApp, TestDb};
 use rand::Rng as _;
 
 fn perch(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, String) {
@@ -17,7 +15,7 @@ fn perch(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, String) {
 }
 
 fn perch_with(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, String, String) {
-    common::run_perch(env, args, stdin)
+    crate::common::run_perch(env, args, stdin)
 }
 
 #[test]

@@ -3,16 +3,14 @@
 //! instance, when they sign out everywhere, change their password or are removed, while those
 //! very sessions are making requests. Racy cases repeat inside the test, staggered.
 //!
-//! Run with `cargo test -p server --test sessions`.
-
-mod common;
+//! Run with `cargo test -p server --test it -- sessions::`.
 
 use std::time::Duration;
 
+use crate::common::leaks::{assert_no_secret, at_rest};
+use crate::common::{Backend, PASSWORD, Reply, TestApp, send};
 use app::domain::{Email, Password, Role};
 use app::server::store::users::{self, OrgTarget};
-use common::leaks::{assert_no_secret, at_rest};
-use common::{Backend, PASSWORD, Reply, TestApp, send};
 use serde_json::Value;
 
 on_both_databases!(
@@ -415,7 +413,7 @@ async fn operator_set_password_and_remove_end_every_session_of_the_user(b: Backe
     add_member(&app, &owner, "b@example.com", Role::Member).await;
     let member = sign_in(&app, &app.base, "b@example.com", PASSWORD).await;
     let perch = |args: &[&str], stdin: &str| {
-        let (code, out, err) = common::run_perch(&app.db.env(), args, stdin);
+        let (code, out, err) = crate::common::run_perch(&app.db.env(), args, stdin);
         (Some(code), out + &err)
     };
     let (code, out) = perch(&["user", "set-password", "--email", "O@example.com"], &format!("{NEW_PASSWORD}\n"));

@@ -1,8 +1,6 @@
 //! Test harness: the real router on a loopback port, over a fresh database per test, SQLite or
 //! PostgreSQL (docs/security.md H.36). PostgreSQL tests create their own database and drop it.
 
-#![allow(dead_code)] // each test crate uses a different part of the harness
-
 pub mod api;
 pub mod connect;
 pub mod leaks;
@@ -169,7 +167,6 @@ pub struct TestApp {
 /// A Perch serving on a loopback port (a [`TestApp`]'s, or a second instance on its database).
 pub struct Instance {
     pub base: String,
-    pub addr: SocketAddr,
     pub state: AppState,
     server: tokio::task::JoinHandle<()>,
 }
@@ -237,8 +234,8 @@ impl TestApp {
     /// deployment of several instances runs.
     pub async fn another_instance(&self) -> Instance {
         let settings: Vec<(&str, &str)> = self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (base, addr, state, server) = launch(&self.db, Some(&self.base), &settings).await;
-        Instance { base, addr, state, server }
+        let (base, _, state, server) = launch(&self.db, Some(&self.base), &settings).await;
+        Instance { base, state, server }
     }
 
     /// A browser-like client with its own cookie jar that does not follow redirects.

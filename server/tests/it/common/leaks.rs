@@ -6,29 +6,69 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 use super::{Backend, TestDb};
 
 // ---- the log of this test binary (docs/security.md B.11) -------------------------------------------
 
-/// Everything this test binary logs, at TRACE, from every crate. Installed by [`perch`] before
-/// any Perch starts, so every test's logs end up here.
-pub fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
+/// The filter while a test captures: everything at TRACE, but the test client's cookie jar
+/// (`cookie_store`, which Perch's own X client does not use): it logs every cookie the test
+/// "browser" receives, which is the test's side of the wire, not Perch's log.
+const CAPTURING: &str = "trace,cookie_store=off";
+
+struct Log {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    filter: reload::Handle<EnvFilter, Registry>,
+    /// How many [`Capture`]s are alive.
+    captures: Mutex<usize>,
+}
+
+fn log() -> &'static Log {
+    static LOG: OnceLock<Log> = OnceLock::new();
+    LOG.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = buffer.clone();
-        // Everything at TRACE, but the test client's cookie jar (`cookie_store`, which Perch's
-        // own X client does not use): it logs every cookie the test "browser" receives, which is
-        // the test's side of the wire, not Perch's log.
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,cookie_store=off"))
-            .with_ansi(false)
-            .with_writer(move || LogSink(sink.clone()))
+        let (filter, handle) = reload::Layer::new(EnvFilter::new("off"));
+        let fmt = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(move || LogSink(sink.clone()));
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt)
             .try_init()
             .expect("no other tracing subscriber in this test binary");
-        buffer
+        Log { buffer, filter: handle, captures: Mutex::new(0) }
     })
+}
+
+/// While held, everything this test binary logs, at TRACE, from every crate (the tests running
+/// meanwhile included), is kept for [`logs`]; once the last capture ends the log is emptied and
+/// logging goes off again. A test that reads the log holds one from its start. Capturing only
+/// then keeps the rest of the suite from formatting TRACE output nobody reads, and the buffer
+/// from growing with every test of the binary.
+pub struct Capture(());
+
+pub fn capture() -> Capture {
+    let log = log();
+    let mut n = log.captures.lock().unwrap();
+    if *n == 0 {
+        log.filter.modify(|f| *f = EnvFilter::new(CAPTURING)).unwrap();
+    }
+    *n += 1;
+    Capture(())
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let log = log();
+        let mut n = log.captures.lock().unwrap();
+        *n -= 1;
+        if *n == 0 {
+            log.filter.modify(|f| *f = EnvFilter::new("off")).unwrap();
+            log.buffer.lock().unwrap().clear();
+        }
+    }
 }
 
 pub struct LogSink(Arc<Mutex<Vec<u8>>>);
@@ -44,8 +84,11 @@ impl std::io::Write for LogSink {
     }
 }
 
+/// What was logged since the oldest live [`Capture`] began.
 pub fn logs() -> String {
-    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+    let log = log();
+    assert!(*log.captures.lock().unwrap() > 0, "read the log while holding a leaks::capture()");
+    String::from_utf8_lossy(&log.buffer.lock().unwrap()).into_owned()
 }
 
 // ---- finding a secret wherever it might be written down -------------------------------------

@@ -1,10 +1,8 @@
 //! Brands: create, rename, delete, with validation, roles and tenant isolation (docs/security.md G.33).
 
-mod common;
-
+use crate::common::{Backend, PASSWORD, TestApp};
 use app::domain::{Email, Role};
 use app::server::store::users::{self, OrgTarget};
-use common::{Backend, PASSWORD, TestApp};
 
 on_both_databases!(
     owner_creates_renames_and_deletes_a_brand,

@@ -1,8 +1,6 @@
 //! Cross-site requests, headers, health, hostile input (docs/security.md D.22, D.23, H.38).
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 
 on_both_databases!(
     cross_site_posts_are_refused_and_change_nothing,
