@@ -1,7 +1,7 @@
 //! Connecting X accounts in tests: a fake X with an app registered for Perch's callback, a
 //! Perch pointed at it, and the browser's hops through Connect, X's consent page and the
-//! callback, each a request the test makes and can check. Shared by `twitter_accounts.rs` and
-//! `public_api.rs`.
+//! callback, each a request the test makes and can check. Shared by `twitter_accounts` and
+//! `public_api`.
 
 use std::collections::BTreeMap;
 
