@@ -60,51 +60,44 @@ async fn posted_without_javascript() -> bool {
     })
 }
 
+/// The signed-in owner or admin, as the actor of a use case.
+#[cfg(feature = "ssr")]
+async fn actor() -> Result<(crate::server::AppState, crate::server::services::actor::Actor), AppError> {
+    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    Ok((state, crate::server::services::actor::Actor::User(viewer)))
+}
+
 #[server(endpoint = "keys/list")]
 pub async fn get_api_keys() -> Result<ApiKeysOverview, AppError> {
-    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    let (state, actor) = actor().await?;
     let session = crate::server::services::auth::session().await?;
     Ok(ApiKeysOverview {
-        keys: crate::server::store::api_keys::list(state.db.pool(), &viewer.org_id).await?,
-        just_created: flash::take(&session, &state.vault, &viewer.org_id).await?,
+        keys: crate::server::services::api_keys::list(&state, &actor).await?,
+        just_created: flash::take(&session, &state.vault, actor.org_id()).await?,
         api_url: format!("{}/v1", state.config.public_url.trim_end_matches('/')),
     })
 }
 
 #[server(endpoint = "keys/create")]
 pub async fn create_api_key(name: String) -> Result<CreatedKey, AppError> {
-    use crate::domain::ApiKeyName;
-    use crate::server::store::api_keys::{self, MAX_ACTIVE};
-    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    let (state, actor) = actor().await?;
     let session = crate::server::services::auth::session().await?;
-    let name = ApiKeyName::parse(&name)?;
-    let created = api_keys::create(state.db.pool(), &viewer.org_id, &name, &viewer.email).await?.ok_or_else(|| {
-        AppError::conflict("name", format!("Your organization has {MAX_ACTIVE} active API keys, the most Perch keeps. Revoke keys that are no longer used, then create this one."))
-    })?;
-    tracing::info!(org_id = %viewer.org_id, key_id = %created.view.id, "API key created");
+    let created = crate::server::services::api_keys::create(&state, &actor, &name).await?;
     if posted_without_javascript().await {
-        flash::put(&session, &state.vault, &viewer.org_id, &created).await?;
+        flash::put(&session, &state.vault, actor.org_id(), &created).await?;
     }
     Ok(created)
 }
 
 #[server(endpoint = "keys/revoke")]
 pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
-    let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::ManageApiKeys).await?;
+    let (state, actor) = actor().await?;
     let key_id = crate::domain::ApiKeyId::or_not_found(&key_id)?;
-    let key_id = key_id.as_str();
-    match crate::server::store::api_keys::revoke(state.db.pool(), &viewer.org_id, key_id, &viewer.email).await? {
-        None => Err(AppError::not_found("API key")),
-        Some(revoked) => {
-            if revoked {
-                tracing::info!(org_id = %viewer.org_id, key_id, "API key revoked");
-            }
-            leptos_axum::redirect(&format!(
-                "{}?revoked={}",
-                crate::domain::API_KEYS_PAGE,
-                crate::domain::encode_query_value(key_id)
-            ));
-            Ok(())
-        }
-    }
+    crate::server::services::api_keys::revoke(&state, &actor, &key_id).await?;
+    leptos_axum::redirect(&format!(
+        "{}?revoked={}",
+        crate::domain::API_KEYS_PAGE,
+        crate::domain::encode_query_value(key_id.as_str())
+    ));
+    Ok(())
 }

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
-use app::server::{AppState, store::brands, store::credentials};
+use app::server::services::actor::Actor;
+use app::server::services::brands;
+use app::server::{AppState, store::credentials};
 
 use super::wire::{self, Brand, BrandAnswer, BrandList, ErrorBody, NewBrand};
 use super::{Answer, fail, key};
@@ -27,7 +29,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Answer {
     let key = key(&state, &headers).await?;
     let pool = state.db.pool();
     let saved = credentials::summaries(pool, &key.org_id).await.map_err(|e| fail(e.into()))?;
-    let brands = brands::list(pool, &key.org_id).await.map_err(|e| fail(e.into()))?;
+    let brands = brands::list(&state, &Actor::ApiKey(key.clone())).await.map_err(fail)?;
     let data = brands.into_iter().map(|b| Brand::new(b, &saved)).collect();
     Ok(Json(BrandList { data }).into_response())
 }
@@ -52,7 +54,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, bytes: By
     let key = key(&state, &headers).await?;
     let b: NewBrand = body(&headers, &bytes, "{\"name\": \"...\"}")?;
     let pool = state.db.pool();
-    let brand = brands::create_from_input(pool, &key.org_id, &b.name).await.map_err(fail)?;
+    let brand = brands::create(&state, &Actor::ApiKey(key.clone()), &b.name).await.map_err(fail)?;
     let saved = credentials::summaries(pool, &key.org_id).await.map_err(|e| fail(e.into()))?;
     Ok((StatusCode::CREATED, Json(BrandAnswer { data: Brand::new(brand, &saved) })).into_response())
 }

@@ -4,7 +4,9 @@
 
 pub mod account_actions;
 pub mod actor;
+pub mod api_keys;
 pub mod auth;
+pub mod brands;
 pub mod connect;
 pub mod posts;
 pub mod twitter;

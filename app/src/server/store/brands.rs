@@ -85,32 +85,6 @@ pub async fn create(pool: &AnyPool, org_id: &str, name: &BrandName) -> Result<Br
     Ok(BrandView { id, name: name.as_str().to_owned(), created_at: t, updated_at: t })
 }
 
-/// The message for a name the organization already uses.
-pub fn duplicate_name() -> crate::error::AppError {
-    crate::error::AppError::conflict(
-        "name",
-        "Your organization already has a brand with this name. Choose another name.",
-    )
-}
-
-/// Creates a brand from a name as typed, with a message for a bad or taken name: what the
-/// dashboard and the public API (`POST /v1/brands`) both do.
-pub async fn create_from_input(
-    pool: &AnyPool,
-    org_id: &str,
-    raw_name: &str,
-) -> Result<BrandView, crate::error::AppError> {
-    let name = BrandName::parse(raw_name)?;
-    match create(pool, org_id, &name).await {
-        Ok(b) => {
-            tracing::info!(org_id, brand_id = %b.id, "brand created");
-            Ok(b)
-        }
-        Err(e) if e.is_unique_violation() => Err(duplicate_name()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Renames a brand; `Ok(false)` when there is no such brand in the organization.
 pub async fn rename(pool: &AnyPool, org_id: &str, id: &str, name: &BrandName) -> Result<bool, ServerError> {
     let done = sqlx::query("update brands set name = $1, name_key = $2, updated_at = $3 where org_id = $4 and id = $5")
