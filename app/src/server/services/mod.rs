@@ -2,6 +2,7 @@
 //! API, the public API, the CLI): each takes an [`actor::Actor`], authorizes it, and works through
 //! the stores and the infrastructure.
 
+pub mod account;
 pub mod account_actions;
 pub mod actor;
 pub mod api_keys;
