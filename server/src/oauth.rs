@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use app::domain::ConnectResult;
-use app::domain::{ACCOUNTS_PAGE, AccountId, Action, BrandId, CALLBACK_PATH, CONNECT_PATH};
+use app::domain::{ACCOUNTS_PAGE, AccountId, BrandId, CALLBACK_PATH, CONNECT_PATH};
 use app::error::AppError;
 use app::server::AppState;
 use app::server::services::connect::{self, Callback, Completed};
@@ -84,19 +84,7 @@ async fn start(
         Ok(ids) => ids,
         Err(e) => return failed(e),
     };
-    let action = if account_id.is_some() { Action::ReconnectAccount } else { Action::ConnectAccount };
-    if let Err(e) = app::server::services::auth::permit(&viewer, action) {
-        return failed(e);
-    }
-    match connect::start(
-        &state,
-        &viewer,
-        &session,
-        brand_id.as_ref().map(BrandId::as_str),
-        account_id.as_ref().map(AccountId::as_str),
-    )
-    .await
-    {
+    match connect::start(&state, &viewer, &session, brand_id.as_ref(), account_id.as_ref()).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => failed(e),
     }

@@ -6,12 +6,13 @@
 use tower_sessions::Session;
 
 use crate::domain::{
-    ACCOUNTS_PAGE, AccountsOverview, Action, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer, callback_url,
-    missing_scopes,
+    ACCOUNTS_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer,
+    callback_url, missing_scopes,
 };
 use crate::error::AppError;
 use crate::server::infra::rate_limit::{self, Limit, Limited};
 use crate::server::infra::x_client::{ApiError, TokenError};
+use crate::server::services::actor::Actor;
 use crate::server::store::accounts::{self, Connection};
 use crate::server::store::credentials::AppSource;
 use crate::server::store::oauth_flows::{self, Flow, NewFlow, StartedBy};
@@ -85,12 +86,14 @@ pub async fn start(
     state: &AppState,
     viewer: &Viewer,
     session: &Session,
-    brand_id: Option<&str>,
-    account_id: Option<&str>,
+    brand_id: Option<&BrandId>,
+    account_id: Option<&AccountId>,
 ) -> Result<String, AppError> {
+    let action = if account_id.is_some() { Action::ReconnectAccount } else { Action::ConnectAccount };
+    super::auth::permit(viewer, action)?;
     let pool = state.db.pool();
-    let mut brand_id = brand_id.map(str::trim).filter(|b| !b.is_empty() && *b != "default").map(str::to_owned);
-    let account_id = account_id.map(str::trim).filter(|a| !a.is_empty());
+    let mut brand_id = brand_id.map(|b| b.as_str().to_owned());
+    let account_id = account_id.map(AccountId::as_str);
     if let Some(a) = account_id {
         // A reconnect happens on the account's own card, whatever the form said.
         let account = accounts::get(pool, &viewer.org_id, a).await?.ok_or_else(|| AppError::not_found("X account"))?;
@@ -303,6 +306,7 @@ pub async fn link(
     key: &crate::server::store::api_keys::KeyHolder,
     brand_id: Option<&str>,
 ) -> Result<ConnectLink, AppError> {
+    Actor::ApiKey(key.clone()).permit(Action::ConnectAccount)?;
     let pool = state.db.pool();
     if let Some(b) = brand_id {
         brands::get(pool, &key.org_id, b).await?.ok_or_else(|| AppError::not_found("brand"))?;
