@@ -25,8 +25,65 @@ fn well_formed<'a>(input: &'a str, prefix: &str) -> Option<&'a str> {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s).ok_or_else(|| format!(concat!("not a ", $what, " id")))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        /// An id reads as the text it is wherever text is taken (a bind, a log field, a vault
+        /// place); the other way round, text never passes for an id.
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// Stored as text; read back as the id it was stored as (the database holds only ids
+        /// Perch made, so reading does not check the alphabet again).
+        #[cfg(feature = "ssr")]
+        impl sqlx::Type<sqlx::Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <String as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&self.0, buf)
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok(Self(<String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?))
+            }
+        }
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
@@ -75,6 +132,10 @@ id_type!(
 id_type!(
     /// A user's id (`usr_…`).
     UserId, "usr", "member"
+);
+id_type!(
+    /// An organization's id (`org_…`): every query on tenant data is scoped by one.
+    OrgId, "org", "organization"
 );
 
 /// What an organization-wide setting applies to: the organization default, or one brand's own

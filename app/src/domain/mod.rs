@@ -17,7 +17,7 @@ mod x_app;
 pub use accounts::*;
 pub use api_keys::*;
 pub use email::Email;
-pub use ids::{AccountId, ApiKeyId, BrandId, Target, UserId};
+pub use ids::{AccountId, ApiKeyId, BrandId, OrgId, Target, UserId};
 pub use names::{BrandName, OrgName};
 pub use password::Password;
 pub use posts::*;

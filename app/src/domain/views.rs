@@ -9,7 +9,7 @@ pub struct Viewer {
     pub user_id: String,
     pub email: String,
     pub role: Role,
-    pub org_id: String,
+    pub org_id: super::OrgId,
     pub org_name: String,
 }
 

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::common::leaks::assert_no_part_of;
 use crate::common::{Backend, PASSWORD, TestApp, TestDb};
-use app::domain::{BrandName, OrgName};
+use app::domain::{BrandName, OrgId, OrgName};
 use app::server::{store::accounts, store::audit, store::brands, store::credentials, store::orgs};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -238,7 +238,7 @@ fn records(out: &str) -> Vec<&str> {
 
 /// A Perch over a fresh database holding the organization "Acme" (made by `perch user create`),
 /// for reading what the commands wrote the way the app does; and Acme's id.
-async fn acme(b: Backend) -> (TestApp, String) {
+async fn acme(b: Backend) -> (TestApp, OrgId) {
     let db = TestDb::new(b).await;
     let (code, _, err) =
         perch(&db, &["user", "create", "--email", "a@example.com", "--org", "Acme"], &format!("{PASSWORD}\n"));
@@ -249,26 +249,26 @@ async fn acme(b: Backend) -> (TestApp, String) {
 }
 
 /// The id of the one organization named `name`, found as `--org` finds it.
-async fn org_id_named(app: &TestApp, name: &str) -> String {
+async fn org_id_named(app: &TestApp, name: &str) -> OrgId {
     match orgs::find(app.state.db.pool(), name).await.unwrap() {
         orgs::Found::One(org) => org.id,
         other => panic!("{name}: {other:?}"),
     }
 }
 
-async fn new_brand(app: &TestApp, org: &str, name: &str) -> String {
+async fn new_brand(app: &TestApp, org: &OrgId, name: &str) -> String {
     brands::create(app.state.db.pool(), org, &BrandName::parse(name).unwrap()).await.unwrap().id
 }
 
 /// The Client ID, secret and brand a connection of `brand` would use, read as the app reads them.
-async fn used(app: &TestApp, org: &str, brand: Option<&str>) -> Option<(String, String, Option<String>)> {
+async fn used(app: &TestApp, org: &OrgId, brand: Option<&str>) -> Option<(String, String, Option<String>)> {
     credentials::resolve(app.state.db.pool(), &app.state.vault, org, brand)
         .await
         .unwrap()
         .map(|r| (r.client_id.as_str().to_owned(), r.client_secret.expose().to_owned(), r.brand_id))
 }
 
-async fn audit_count(app: &TestApp, org: &str) -> usize {
+async fn audit_count(app: &TestApp, org: &OrgId) -> usize {
     audit::recent(app.state.db.pool(), org, 1000).await.unwrap().len()
 }
 
@@ -306,7 +306,7 @@ async fn credentials_set_saves_the_default_and_brands_by_name_or_id_and_list_nev
     let lines = records(&out);
     assert_eq!(lines.len(), 3, "one line per saved record:\n{out}");
     assert!(
-        lines[0].contains(&org) && lines[0].contains("default") && lines[0].contains(&preview(&pairs[0].0)),
+        lines[0].contains(org.as_str()) && lines[0].contains("default") && lines[0].contains(&preview(&pairs[0].0)),
         "{out}"
     );
     for (name, id, pair) in [("Nike", &nike, &pairs[1]), ("Adidas", &adidas, &pairs[2])] {
@@ -452,7 +452,9 @@ async fn credentials_set_refuses_malformed_input_and_unknown_targets_and_changes
     let (code, _, err) = set(&app.db, "Acme", None, &new_id, &new_secret);
     assert_ne!(code, 0);
     assert!(
-        err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&org) && err.contains(&other),
+        err.contains("--org: 2 organizations are named \"Acme\"")
+            && err.contains(org.as_str())
+            && err.contains(other.as_str()),
         "{err}"
     );
 

@@ -197,7 +197,9 @@ async fn user_create_refuses_an_organization_name_several_share_unless_given_its
     let (code, out, err) = perch(&app, &["user", "create", "--email", "m@acme.example", "--org", "Acme"]);
     assert_ne!(code, 0, "{out}");
     assert!(
-        err.contains("--org: 2 organizations are named \"Acme\"") && err.contains(&first) && err.contains(&second),
+        err.contains("--org: 2 organizations are named \"Acme\"")
+            && err.contains(first.as_str())
+            && err.contains(second.as_str()),
         "{err}"
     );
     let (code, _, err) =

@@ -39,7 +39,7 @@ pub async fn check(state: &AppState, actor: &Actor, account_id: &AccountId) -> R
         Err(UseError::Unreachable(_)) => CheckResult::Unreachable,
         Err(UseError::Server(e)) => return Err(e.into()),
     };
-    tracing::info!(org_id, account_id, result = result.as_str(), "account checked");
+    tracing::info!(org_id = %org_id, account_id, result = result.as_str(), "account checked");
     Ok((account.handle(), result))
 }
 
@@ -61,10 +61,10 @@ pub async fn disconnect(
         Some(c) => revoke_at_x(state, c, &r.access_token, r.refresh_token.as_ref()).await,
     };
     if !revoked {
-        tracing::warn!(org_id, account_id, "X could not revoke the tokens of a disconnected account");
+        tracing::warn!(org_id = %org_id, account_id, "X could not revoke the tokens of a disconnected account");
         accounts::record_unrevoked(state.db.pool(), org_id, &by, &r).await?;
     }
-    tracing::info!(org_id, account_id, revoked, "X account disconnected");
+    tracing::info!(org_id = %org_id, account_id, revoked, "X account disconnected");
     Ok(DisconnectOutcome { username: r.username, revoked })
 }
 

@@ -3,7 +3,7 @@
 //! in the audit trail ([`Actor::name`]); the doors (server functions, the dashboard's JSON API, the
 //! public API, the CLI) only say who is asking.
 
-use crate::domain::{Action, Viewer};
+use crate::domain::{Action, OrgId, Viewer};
 use crate::error::{AppError, ErrorCode};
 use crate::server::store::api_keys::KeyHolder;
 
@@ -19,11 +19,11 @@ pub enum Actor {
     ApiKey(KeyHolder),
     /// Whoever runs `perch` on the server, acting on one organization: the operator of the
     /// instance, who holds the database and the master key anyway.
-    Operator { org_id: String },
+    Operator { org_id: OrgId },
 }
 
 impl Actor {
-    pub fn org_id(&self) -> &str {
+    pub fn org_id(&self) -> &OrgId {
         match self {
             Actor::User(v) => &v.org_id,
             Actor::ApiKey(k) => &k.org_id,

@@ -20,7 +20,7 @@ pub async fn create(state: &AppState, actor: &Actor, raw_name: &str) -> Result<C
     let created = api_keys::create(state.db.pool(), org_id, &name, &actor.name()).await?.ok_or_else(|| {
         AppError::conflict("name", format!("Your organization has {MAX_ACTIVE} active API keys, the most Perch keeps. Revoke keys that are no longer used, then create this one."))
     })?;
-    tracing::info!(org_id, key_id = %created.view.id, "API key created");
+    tracing::info!(org_id = %org_id, key_id = %created.view.id, "API key created");
     Ok(created)
 }
 
@@ -34,7 +34,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, key_id: &ApiKeyId) -> Resul
         None => Err(AppError::not_found("API key")),
         Some(revoked) => {
             if revoked {
-                tracing::info!(org_id, key_id, "API key revoked");
+                tracing::info!(org_id = %org_id, key_id, "API key revoked");
             }
             Ok(revoked)
         }

@@ -31,7 +31,7 @@ pub async fn create(state: &AppState, actor: &Actor, raw_name: &str) -> Result<B
     let org_id = actor.org_id();
     match brands::create(state.db.pool(), org_id, &name).await {
         Ok(b) => {
-            tracing::info!(org_id, brand_id = %b.id, "brand created");
+            tracing::info!(org_id = %org_id, brand_id = %b.id, "brand created");
             Ok(b)
         }
         Err(e) if e.is_unique_violation() => Err(duplicate_name()),
@@ -58,11 +58,11 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &BrandId) -> Result<(),
     brands::get(state.db.pool(), org_id, id.as_str()).await?.ok_or_else(|| AppError::not_found("brand"))?;
     let (accounts, revoked) = account_actions::disconnect_brand(state, actor, id).await?;
     if accounts > 0 {
-        tracing::info!(org_id, brand_id = %id.as_str(), accounts, revoked, "X accounts of a deleted brand disconnected");
+        tracing::info!(org_id = %org_id, brand_id = %id.as_str(), accounts, revoked, "X accounts of a deleted brand disconnected");
     }
     if !brands::delete(state.db.pool(), org_id, id.as_str()).await? {
         return Err(AppError::not_found("brand"));
     }
-    tracing::info!(org_id, brand_id = %id.as_str(), "brand deleted");
+    tracing::info!(org_id = %org_id, brand_id = %id.as_str(), "brand deleted");
     Ok(())
 }

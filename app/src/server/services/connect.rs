@@ -6,8 +6,8 @@
 use tower_sessions::Session;
 
 use crate::domain::{
-    ACCOUNTS_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer,
-    callback_url, missing_scopes,
+    ACCOUNTS_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult, OrgId, PlatformCard, SCOPES,
+    Viewer, callback_url, missing_scopes,
 };
 use crate::error::AppError;
 use crate::server::infra::rate_limit::{self, Limit, Limited};
@@ -75,7 +75,7 @@ pub fn card_anchor(brand_id: Option<&str>) -> String {
     }
 }
 
-async fn card_label(state: &AppState, org_id: &str, brand_id: Option<&str>) -> Result<String, AppError> {
+async fn card_label(state: &AppState, org_id: &OrgId, brand_id: Option<&str>) -> Result<String, AppError> {
     brands::trail_label(state.db.pool(), org_id, brand_id).await?.ok_or_else(|| AppError::not_found("brand"))
 }
 
@@ -132,7 +132,7 @@ async fn start_flow(state: &AppState, session: Option<&Session>, flow: NewFlow<'
     if let Some(limited) =
         rate_limit::hit(&state.db, Limit::ConnectStarts, flow.org_id, limits.connect_starts_per_org).await?
     {
-        tracing::info!(org_id = flow.org_id, "connect start over the organization's limit");
+        tracing::info!(org_id = %flow.org_id, "connect start over the organization's limit");
         return Err(limited.error());
     }
     let started =
@@ -213,7 +213,7 @@ impl Completed {
 /// storing the account, with `actor` in the audit trail.
 async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Result<Completed, AppError> {
     let pool = state.db.pool();
-    let org_id = flow.org_id.as_str();
+    let org_id = &flow.org_id;
     let brand = flow.brand_id.as_deref();
     let account = flow.account_id.as_deref();
     if flow.expired {
@@ -221,7 +221,7 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
     }
     let Some(code) = cb.code.as_deref().filter(|c| !c.is_empty()) else {
         // X adds error=access_denied on Cancel, or not (docs/x-api.md): no code is a refusal either way.
-        tracing::info!(org_id, error = cb.error.as_deref().unwrap_or("-"), "connect cancelled at X");
+        tracing::info!(org_id = %org_id, error = cb.error.as_deref().unwrap_or("-"), "connect cancelled at X");
         return Ok(Completed::failed(ConnectResult::Cancelled));
     };
     let redirect_uri = callback_url(&state.config.public_url);
@@ -233,14 +233,14 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
         Ok(t) => t,
         Err(e) => {
             let result = exchange_failure(&e);
-            tracing::warn!(org_id, result = result.as_str(), error = ?e, "code exchange failed");
+            tracing::warn!(org_id = %org_id, result = result.as_str(), error = ?e, "code exchange failed");
             return Ok(Completed::failed(result));
         }
     };
     let user = match state.x.users_me(&tokens.access_token).await {
         Ok(u) => u,
         Err(e) => {
-            tracing::warn!(org_id, error = ?e, "users/me failed after a code exchange");
+            tracing::warn!(org_id = %org_id, error = ?e, "users/me failed after a code exchange");
             // Perch cannot keep tokens it cannot attribute: give them back to X.
             let _ = state.x.revoke(&flow.client_id, &flow.client_secret, &tokens.access_token, false).await;
             if let Some(r) = &tokens.refresh_token {
@@ -274,7 +274,7 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
         },
     )
     .await?;
-    tracing::info!(org_id, account_id = %stored.account_id, reconnected = stored.reconnected, "X account connected");
+    tracing::info!(org_id = %org_id, account_id = %stored.account_id, reconnected = stored.reconnected, "X account connected");
     let result = if account.is_some_and(|a| a != stored.account_id) {
         ConnectResult::OtherAccount
     } else if !missing_scopes(&tokens.scopes).is_empty() {

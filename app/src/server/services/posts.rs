@@ -4,7 +4,7 @@
 
 use sqlx::AnyPool;
 
-use crate::domain::{PostText, PostView, ReconnectReason};
+use crate::domain::{OrgId, PostText, PostView, ReconnectReason};
 use crate::error::{AppError, ErrorCode};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -84,7 +84,7 @@ fn rate_limited(limit: RateLimited, t: i64) -> Failure {
 /// [`accounts::with_token`] (refresh, one retry after a 401, marking); each of X's refusals
 /// becomes an error the client can act on.
 pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Result<PostView, Failure> {
-    let org_id = key.org_id.as_str();
+    let org_id = &key.org_id;
     let tweet = NewTweet {
         text: new.text.as_str(),
         reply: new.reply_to_post_id.map(|id| ReplyTo { in_reply_to_tweet_id: id }),
@@ -121,7 +121,7 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
     };
     if let Err(e) = record(state.db.pool(), org_id, &used.x_user_id, &key.key_id, &view).await {
         // The post exists on X: say so, so that the client does not post it again.
-        tracing::error!(org_id, x_post_id = %view.x_post_id, error = %e, "posted, but recording the post failed");
+        tracing::error!(org_id = %org_id, x_post_id = %view.x_post_id, error = %e, "posted, but recording the post failed");
         let mut err: AppError = e.into();
         err.message = format!(
             "X published the post (id {}), but Perch could not record it. Do not send it again.",
@@ -129,7 +129,7 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
         );
         return Err(err.into());
     }
-    tracing::info!(org_id, account_id = %view.account_id, post_id = %view.id, x_post_id = %view.x_post_id, "posted");
+    tracing::info!(org_id = %org_id, account_id = %view.account_id, post_id = %view.id, x_post_id = %view.x_post_id, "posted");
     Ok(view)
 }
 
@@ -167,7 +167,13 @@ fn refused(refusal: PostError, granted: &[String]) -> Failure {
     }
 }
 
-async fn record(pool: &AnyPool, org_id: &str, x_user_id: &str, key_id: &str, p: &PostView) -> Result<(), ServerError> {
+async fn record(
+    pool: &AnyPool,
+    org_id: &OrgId,
+    x_user_id: &str,
+    key_id: &str,
+    p: &PostView,
+) -> Result<(), ServerError> {
     sqlx::query(
         "insert into posts (id, org_id, account_id, x_user_id, username, x_post_id, text, reply_to_post_id, quote_post_id, \
          api_key_id, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::domain::{
-    AccountToReconnect, Action, BrandCredentials, ClientId, ClientSecret, LastTest, PendingTest, SCOPES, SaveChange,
-    SaveOutcome, Target, TestOutcome, TwitterSettings, Viewer, callback_url,
+    AccountToReconnect, Action, BrandCredentials, ClientId, ClientSecret, LastTest, OrgId, PendingTest, SCOPES,
+    SaveChange, SaveOutcome, Target, TestOutcome, TwitterSettings, Viewer, callback_url,
 };
 use crate::error::AppError;
 use crate::server::infra::vault::{Aad, KeyRing};
@@ -39,11 +39,11 @@ struct Memo {
     outcome: TestOutcome,
 }
 
-fn memo_aad<'a>(org_id: &'a str) -> Aad<'a> {
+fn memo_aad<'a>(org_id: &'a OrgId) -> Aad<'a> {
     Aad { org_id, record_id: "session-test-memo", field: "client_id" }
 }
 
-fn fingerprint(vault: &KeyRing, org_id: &str, target: Option<&str>, id: &ClientId, secret: &ClientSecret) -> String {
+fn fingerprint(vault: &KeyRing, org_id: &OrgId, target: Option<&str>, id: &ClientId, secret: &ClientSecret) -> String {
     let fp = vault.fingerprint(
         "twitter-credential-test",
         &[org_id.as_bytes(), target.unwrap_or("").as_bytes(), id.as_str().as_bytes(), secret.expose().as_bytes()],
@@ -70,7 +70,7 @@ async fn store_memos(session: &Session, mut all: Vec<Memo>) -> Result<(), AppErr
 }
 
 /// How the trail names a target, after checking that the brand is the organization's.
-async fn target_label(state: &AppState, org_id: &str, target: &Target) -> Result<String, AppError> {
+async fn target_label(state: &AppState, org_id: &OrgId, target: &Target) -> Result<String, AppError> {
     brands::trail_label(state.db.pool(), org_id, target.brand_id()).await?.ok_or_else(|| AppError::not_found("brand"))
 }
 
@@ -144,13 +144,13 @@ pub async fn test_pair(
     )
     .await?
     {
-        tracing::info!(org_id, "credential test over the organization's limit");
+        tracing::info!(org_id = %org_id, "credential test over the organization's limit");
         return Err(limited.error());
     }
     let check = state.x.test_credentials(id, secret, &callback_url(&state.config.public_url)).await;
     let outcome = TestOutcome::new(check.result, check.detail, now());
     tracing::info!(
-        org_id,
+        org_id = %org_id,
         brand_id = target.brand_id().unwrap_or("-"),
         result = outcome.reason.as_str(),
         "credentials tested"
@@ -186,7 +186,7 @@ pub async fn save_pair(
         outcome.accounts_to_reconnect = crate::server::store::accounts::to_reconnect(state.db.pool(), org_id).await?;
     }
     tracing::info!(
-        org_id,
+        org_id = %org_id,
         brand_id = target.brand_id().unwrap_or("-"),
         credential_id = %outcome.credential.id,
         change = outcome.change.as_str(),
@@ -223,7 +223,7 @@ pub async fn remove_pair(state: &AppState, actor: &Actor, target: &Target) -> Re
             },
         ));
     };
-    tracing::info!(org_id, brand_id = target.brand_id().unwrap_or("-"), "credentials removed");
+    tracing::info!(org_id = %org_id, brand_id = target.brand_id().unwrap_or("-"), "credentials removed");
     let accounts_to_reconnect = crate::server::store::accounts::to_reconnect(state.db.pool(), org_id).await?;
     Ok(Removed { client_id_preview, accounts_to_reconnect })
 }

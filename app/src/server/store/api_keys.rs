@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sqlx::AnyPool;
 
-use crate::domain::{API_KEY_PREFIX, ApiKeyName, ApiKeyView, CreatedKey};
+use crate::domain::{API_KEY_PREFIX, ApiKeyName, ApiKeyView, CreatedKey, OrgId};
 use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -74,7 +74,7 @@ fn label(name: &str) -> String {
 /// Creates a key. `Ok(None)` when the organization already has [`MAX_ACTIVE`] active keys.
 pub async fn create(
     pool: &AnyPool,
-    org_id: &str,
+    org_id: &OrgId,
     name: &ApiKeyName,
     actor: &str,
 ) -> Result<Option<CreatedKey>, ServerError> {
@@ -126,7 +126,7 @@ pub async fn create(
 }
 
 /// The organization's keys, newest first.
-pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<ApiKeyView>, ServerError> {
+pub async fn list(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<ApiKeyView>, ServerError> {
     let rows: Vec<Row> = sqlx::query_as(
         "select id, name, prefix, created_by, created_at, last_used_at, revoked_at from api_keys \
          where org_id = $1 order by created_at desc, id",
@@ -139,7 +139,7 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<ApiKeyView>, Serve
 
 /// Revokes a key: the next request with it is refused. `Ok(None)` when the organization has no
 /// such key; `Ok(Some(false))` when it was revoked already.
-pub async fn revoke(pool: &AnyPool, org_id: &str, key_id: &str, actor: &str) -> Result<Option<bool>, ServerError> {
+pub async fn revoke(pool: &AnyPool, org_id: &OrgId, key_id: &str, actor: &str) -> Result<Option<bool>, ServerError> {
     let mut tx = begin_write(pool).await?;
     let row: Option<(String, String, Option<i64>)> =
         sqlx::query_as("select name, prefix, revoked_at from api_keys where org_id = $1 and id = $2")
@@ -167,7 +167,7 @@ pub async fn revoke(pool: &AnyPool, org_id: &str, key_id: &str, actor: &str) -> 
 #[derive(Clone, Debug)]
 pub struct KeyHolder {
     pub key_id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub name: String,
 }
 
@@ -184,7 +184,7 @@ pub async fn authenticate(pool: &AnyPool, key: &str) -> Result<Option<KeyHolder>
     if !well_formed(key) {
         return Ok(None);
     }
-    let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
+    let row: Option<(String, OrgId, String, Option<i64>)> = sqlx::query_as(
         "select id, org_id, name, last_used_at from api_keys where key_hash = $1 and revoked_at is null",
     )
     .bind(hash(key))
@@ -208,7 +208,7 @@ pub async fn authenticate(pool: &AnyPool, key: &str) -> Result<Option<KeyHolder>
 
 /// The name of an organization's key if it is still active: what a connect link checks when
 /// it is used, so that revoking a key also ends the links it handed out.
-pub async fn active_name(pool: &AnyPool, org_id: &str, key_id: &str) -> Result<Option<String>, ServerError> {
+pub async fn active_name(pool: &AnyPool, org_id: &OrgId, key_id: &str) -> Result<Option<String>, ServerError> {
     Ok(sqlx::query_scalar("select name from api_keys where org_id = $1 and id = $2 and revoked_at is null")
         .bind(org_id)
         .bind(key_id)

@@ -5,6 +5,7 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use crate::domain::AuditEntry;
+use crate::domain::OrgId;
 use crate::server::infra::error::ServerError;
 
 /// What an entry records. The trail stores the label, which is what the settings page shows; the
@@ -59,7 +60,7 @@ pub const PAGE: i64 = 50;
 
 pub async fn record(
     tx: &mut Transaction<'_, Any>,
-    org_id: &str,
+    org_id: &OrgId,
     at: i64,
     actor: &str,
     action: AuditAction,
@@ -79,7 +80,7 @@ pub async fn record(
 }
 
 /// The newest `limit` entries, newest first.
-pub async fn recent(pool: &AnyPool, org_id: &str, limit: i64) -> Result<Vec<AuditEntry>, ServerError> {
+pub async fn recent(pool: &AnyPool, org_id: &OrgId, limit: i64) -> Result<Vec<AuditEntry>, ServerError> {
     let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
         "select at, actor, action, target, detail from audit_events where org_id = $1 order by seq desc limit $2",
     )

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyPool, Executor};
 
-use crate::domain::{BrandName, BrandView};
+use crate::domain::{BrandName, BrandView, OrgId};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
 use crate::server::now;
@@ -22,7 +22,7 @@ impl From<BrandRow> for BrandView {
     }
 }
 
-pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<BrandView>, ServerError> {
+pub async fn list(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<BrandView>, ServerError> {
     let rows: Vec<BrandRow> =
         sqlx::query_as("select id, name, created_at, updated_at from brands where org_id = $1 order by name_key, id")
             .bind(org_id)
@@ -33,7 +33,7 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<BrandView>, Server
 
 /// The brand `arg` names within the organization: by id, else by name, ignoring case as brand
 /// names are unique that way.
-pub async fn find(pool: &AnyPool, org_id: &str, arg: &str) -> Result<Option<BrandView>, ServerError> {
+pub async fn find(pool: &AnyPool, org_id: &OrgId, arg: &str) -> Result<Option<BrandView>, ServerError> {
     let arg = arg.trim();
     let key = BrandName::parse(arg).ok().map(|n| n.key());
     let all = list(pool, org_id).await?;
@@ -45,7 +45,7 @@ pub async fn find(pool: &AnyPool, org_id: &str, arg: &str) -> Result<Option<Bran
 /// "Brand “Acme”"; `None` when the brand is not the organization's.
 pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(
     exec: E,
-    org_id: &str,
+    org_id: &OrgId,
     brand_id: Option<&str>,
 ) -> Result<Option<String>, ServerError> {
     let Some(b) = brand_id else { return Ok(Some("Organization default".to_owned())) };
@@ -57,7 +57,7 @@ pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(
     Ok(name.map(|n| format!("Brand “{n}”")))
 }
 
-pub async fn get(pool: &AnyPool, org_id: &str, id: &str) -> Result<Option<BrandView>, ServerError> {
+pub async fn get(pool: &AnyPool, org_id: &OrgId, id: &str) -> Result<Option<BrandView>, ServerError> {
     let row: Option<BrandRow> =
         sqlx::query_as("select id, name, created_at, updated_at from brands where org_id = $1 and id = $2")
             .bind(org_id)
@@ -69,7 +69,7 @@ pub async fn get(pool: &AnyPool, org_id: &str, id: &str) -> Result<Option<BrandV
 
 /// Creates a brand. A name already used in the organization (ignoring case) is a unique
 /// violation, which the caller turns into a message.
-pub async fn create(pool: &AnyPool, org_id: &str, name: &BrandName) -> Result<BrandView, ServerError> {
+pub async fn create(pool: &AnyPool, org_id: &OrgId, name: &BrandName) -> Result<BrandView, ServerError> {
     let t = now();
     let id = new_id("brd");
     sqlx::query(
@@ -86,7 +86,7 @@ pub async fn create(pool: &AnyPool, org_id: &str, name: &BrandName) -> Result<Br
 }
 
 /// Renames a brand; `Ok(false)` when there is no such brand in the organization.
-pub async fn rename(pool: &AnyPool, org_id: &str, id: &str, name: &BrandName) -> Result<bool, ServerError> {
+pub async fn rename(pool: &AnyPool, org_id: &OrgId, id: &str, name: &BrandName) -> Result<bool, ServerError> {
     let done = sqlx::query("update brands set name = $1, name_key = $2, updated_at = $3 where org_id = $4 and id = $5")
         .bind(name.as_str())
         .bind(name.key())
@@ -99,7 +99,7 @@ pub async fn rename(pool: &AnyPool, org_id: &str, id: &str, name: &BrandName) ->
 }
 
 /// Deletes a brand; `Ok(false)` when there is no such brand in the organization.
-pub async fn delete(pool: &AnyPool, org_id: &str, id: &str) -> Result<bool, ServerError> {
+pub async fn delete(pool: &AnyPool, org_id: &OrgId, id: &str) -> Result<bool, ServerError> {
     let done =
         sqlx::query("delete from brands where org_id = $1 and id = $2").bind(org_id).bind(id).execute(pool).await?;
     Ok(done.rows_affected() == 1)

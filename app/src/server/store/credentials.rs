@@ -8,7 +8,9 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::domain::{ClientId, ClientSecret, CredentialView, LastTest, SaveChange, SaveOutcome, Target, TestResult};
+use crate::domain::{
+    ClientId, ClientSecret, CredentialView, LastTest, OrgId, SaveChange, SaveOutcome, Target, TestResult,
+};
 use crate::server::infra::db::begin_org_write;
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -115,7 +117,7 @@ fn target_clause(target: BrandFilter<'_>, n: usize) -> String {
 /// The organization's default and every override, default first. Each says whether it was
 /// sealed with a master key `vault` lacks (issue 11), so the page and `perch credentials list`
 /// can tell the operator instead of failing when the secret is needed.
-pub async fn list(pool: &AnyPool, vault: &KeyRing, org_id: &str) -> Result<Vec<CredentialView>, ServerError> {
+pub async fn list(pool: &AnyPool, vault: &KeyRing, org_id: &OrgId) -> Result<Vec<CredentialView>, ServerError> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "select {COLUMNS} from twitter_credentials where org_id = $1 order by brand_id is not null, created_at, id"
     ))
@@ -128,7 +130,7 @@ pub async fn list(pool: &AnyPool, vault: &KeyRing, org_id: &str) -> Result<Vec<C
 pub async fn get(
     pool: &AnyPool,
     vault: &KeyRing,
-    org_id: &str,
+    org_id: &OrgId,
     target: &Target,
 ) -> Result<Option<CredentialView>, ServerError> {
     let target = target.brand_id();
@@ -156,7 +158,7 @@ impl Saved for SealedRow {
 }
 
 impl SealedRow {
-    fn open(self, vault: &KeyRing, org_id: &str) -> Result<Resolved, ServerError> {
+    fn open(self, vault: &KeyRing, org_id: &OrgId) -> Result<Resolved, ServerError> {
         let place = |field| Aad { org_id, record_id: &self.id, field };
         let id = vault.decrypt_string(&self.client_id_enc, &place(FIELD_CLIENT_ID))?;
         let secret = vault.decrypt_string(&self.client_secret_enc, &place(FIELD_CLIENT_SECRET))?;
@@ -178,7 +180,7 @@ impl SealedRow {
 
 async fn sealed(
     tx: &mut Transaction<'_, Any>,
-    org_id: &str,
+    org_id: &OrgId,
     target: BrandFilter<'_>,
 ) -> Result<Option<SealedRow>, ServerError> {
     let sql = format!(
@@ -197,7 +199,7 @@ async fn sealed(
 pub async fn resolve(
     pool: &AnyPool,
     vault: &KeyRing,
-    org_id: &str,
+    org_id: &OrgId,
     brand_id: Option<&str>,
 ) -> Result<Option<Resolved>, ServerError> {
     let mut tx = pool.begin().await?;
@@ -216,7 +218,7 @@ pub async fn resolve(
 pub async fn open_by_id(
     pool: &AnyPool,
     vault: &KeyRing,
-    org_id: &str,
+    org_id: &OrgId,
     credential_id: &str,
 ) -> Result<Option<Resolved>, ServerError> {
     let row: Option<SealedRow> = sqlx::query_as(
@@ -246,7 +248,7 @@ impl Saved for Summary {
 }
 
 /// Every credentials record of the organization.
-pub async fn summaries(pool: &AnyPool, org_id: &str) -> Result<Vec<Summary>, ServerError> {
+pub async fn summaries(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<Summary>, ServerError> {
     Ok(sqlx::query_as("select id, brand_id, generation, client_id_preview from twitter_credentials where org_id = $1")
         .bind(org_id)
         .fetch_all(pool)
@@ -256,7 +258,7 @@ pub async fn summaries(pool: &AnyPool, org_id: &str) -> Result<Vec<Summary>, Ser
 /// How a change is recorded: in which organization, by whom (`updated_by` and the audit trail),
 /// and how the trail names the target.
 pub struct Trail<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub by: &'a str,
     /// How the target is named in the trail: "Organization default" or "Brand “Acme”".
     pub target_label: &'a str,

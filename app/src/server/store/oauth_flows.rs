@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tower_sessions::Session;
 
-use crate::domain::{ClientId, ClientSecret};
+use crate::domain::{ClientId, ClientSecret, OrgId};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::vault::{Aad, KeyRing};
 use crate::server::now;
@@ -55,7 +55,7 @@ pub enum StartedBy<T> {
 
 /// What a flow is for.
 pub struct NewFlow<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub started_by: StartedBy<&'a str>,
     pub brand_id: Option<&'a str>,
     /// The account a Reconnect is for.
@@ -78,7 +78,7 @@ struct Sealed {
 
 /// A flow taken back at the callback.
 pub struct Flow {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub started_by: StartedBy<String>,
     pub brand_id: Option<String>,
     pub account_id: Option<String>,
@@ -189,7 +189,7 @@ pub async fn is_link(pool: &AnyPool, state: &str) -> Result<Option<bool>, Server
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    org_id: String,
+    org_id: OrgId,
     user_id: Option<String>,
     api_key_id: Option<String>,
     brand_id: Option<String>,
@@ -305,7 +305,7 @@ mod tests {
                 generation: 1,
             };
             let flow = NewFlow {
-                org_id: "org_1",
+                org_id: &OrgId::parse("org_1").unwrap(),
                 started_by: StartedBy::ApiKey("key_1"),
                 brand_id: None,
                 account_id: None,

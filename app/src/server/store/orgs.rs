@@ -2,13 +2,13 @@
 
 use sqlx::AnyPool;
 
-use crate::domain::{MemberView, OrgName, OrgSettings, Role};
+use crate::domain::{MemberView, OrgId, OrgName, OrgSettings, Role};
 use crate::server::infra::error::ServerError;
 
 /// An organization as someone named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Named {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
 }
 
@@ -34,25 +34,25 @@ pub enum Found {
 pub async fn find(pool: &AnyPool, arg: &str) -> Result<Found, ServerError> {
     let arg = arg.trim();
     let name = OrgName::parse(arg).map(|n| n.as_str().to_owned()).unwrap_or_default();
-    let rows: Vec<(String, String)> =
+    let rows: Vec<(OrgId, String)> =
         sqlx::query_as("select id, name from organizations where id = $1 or name = $2 order by created_at, id")
             .bind(arg)
             .bind(&name)
             .fetch_all(pool)
             .await?;
-    if let Some((id, name)) = rows.iter().find(|(id, _)| id == arg) {
+    if let Some((id, name)) = rows.iter().find(|(id, _)| id.as_str() == arg) {
         return Ok(Found::One(Named { id: id.clone(), name: name.clone() }));
     }
     Ok(match rows.as_slice() {
         [] => Found::None,
         [(id, name)] => Found::One(Named { id: id.clone(), name: name.clone() }),
-        many => Found::Several(many.iter().map(|(id, _)| id.clone()).collect()),
+        many => Found::Several(many.iter().map(|(id, _)| id.to_string()).collect()),
     })
 }
 
 /// Every organization, oldest first.
 pub async fn all(pool: &AnyPool) -> Result<Vec<Named>, ServerError> {
-    let rows: Vec<(String, String)> =
+    let rows: Vec<(OrgId, String)> =
         sqlx::query_as("select id, name from organizations order by created_at, id").fetch_all(pool).await?;
     Ok(rows.into_iter().map(|(id, name)| Named { id, name }).collect())
 }
@@ -65,7 +65,7 @@ struct MemberRow {
     created_at: i64,
 }
 
-pub async fn settings(pool: &AnyPool, org_id: &str) -> Result<Option<OrgSettings>, ServerError> {
+pub async fn settings(pool: &AnyPool, org_id: &OrgId) -> Result<Option<OrgSettings>, ServerError> {
     let org: Option<(String, String, i64)> =
         sqlx::query_as("select id, name, created_at from organizations where id = $1")
             .bind(org_id)
@@ -96,7 +96,7 @@ pub async fn settings(pool: &AnyPool, org_id: &str) -> Result<Option<OrgSettings
     }))
 }
 
-pub async fn rename(pool: &AnyPool, org_id: &str, name: &OrgName) -> Result<(), ServerError> {
+pub async fn rename(pool: &AnyPool, org_id: &OrgId, name: &OrgName) -> Result<(), ServerError> {
     sqlx::query("update organizations set name = $1 where id = $2")
         .bind(name.as_str())
         .bind(org_id)

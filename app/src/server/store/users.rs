@@ -2,7 +2,7 @@
 
 use sqlx::AnyPool;
 
-use crate::domain::{Email, OrgName, Role, Viewer};
+use crate::domain::{Email, OrgId, OrgName, Role, Viewer};
 use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -31,7 +31,7 @@ struct ViewerRow {
     user_id: String,
     email: String,
     role: String,
-    org_id: String,
+    org_id: OrgId,
     org_name: String,
 }
 
@@ -116,7 +116,7 @@ pub async fn email_taken(pool: &AnyPool, email: &Email) -> Result<bool, ServerEr
 }
 
 /// The id and organization of the user with this email, if any (for the operator's commands).
-pub async fn by_email(pool: &AnyPool, email: &Email) -> Result<Option<(String, String)>, ServerError> {
+pub async fn by_email(pool: &AnyPool, email: &Email) -> Result<Option<(String, OrgId)>, ServerError> {
     Ok(sqlx::query_as("select id, org_id from users where email = $1")
         .bind(email.as_str())
         .fetch_optional(pool)
@@ -168,7 +168,7 @@ pub async fn set_password(
     actor: Actor<'_>,
 ) -> Result<Option<PasswordSet>, ServerError> {
     let mut tx = begin_write(pool).await?;
-    let row: Option<(String, String, String)> =
+    let row: Option<(String, OrgId, String)> =
         sqlx::query_as("select email, org_id, password_hash from users where id = $1")
             .bind(user_id)
             .fetch_optional(&mut *tx)
@@ -245,7 +245,7 @@ pub struct Removed {
 /// cannot leave the organization without one.
 pub async fn remove(
     pool: &AnyPool,
-    org_id: &str,
+    org_id: &OrgId,
     target_id: &str,
     actor: Actor<'_>,
 ) -> Result<Result<Removed, RemoveRefusal>, ServerError> {

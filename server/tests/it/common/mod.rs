@@ -359,6 +359,6 @@ pub async fn brand(c: &Client, name: &str) -> String {
 }
 
 /// The signed-in user's organization id.
-pub async fn org_id(c: &Client) -> String {
-    c.viewer().await["org_id"].as_str().unwrap().to_owned()
+pub async fn org_id(c: &Client) -> app::domain::OrgId {
+    app::domain::OrgId::parse(c.viewer().await["org_id"].as_str().unwrap()).unwrap()
 }

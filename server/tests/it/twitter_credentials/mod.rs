@@ -149,12 +149,20 @@ async fn snapshot(app: &TestApp) -> String {
     format!("{rows:?}; audit events: {}", app.count("audit_events").await)
 }
 
-async fn resolve(app: &TestApp, org_id: &str, brand_id: Option<&str>) -> Result<Option<Resolved>, ServerError> {
+async fn resolve(
+    app: &TestApp,
+    org_id: &app::domain::OrgId,
+    brand_id: Option<&str>,
+) -> Result<Option<Resolved>, ServerError> {
     credentials::resolve(app.state.db.pool(), &app.state.vault, org_id, brand_id).await
 }
 
 /// (Client ID, secret, override's brand) of what a connection would use.
-async fn used(app: &TestApp, org_id: &str, brand_id: Option<&str>) -> Option<(String, String, Option<String>)> {
+async fn used(
+    app: &TestApp,
+    org_id: &app::domain::OrgId,
+    brand_id: Option<&str>,
+) -> Option<(String, String, Option<String>)> {
     resolve(app, org_id, brand_id)
         .await
         .unwrap()

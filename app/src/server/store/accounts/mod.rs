@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
-use crate::domain::{AccountToReconnect, AccountView, ReconnectMark, ReconnectReason, missing_scopes};
+use crate::domain::{AccountToReconnect, AccountView, OrgId, ReconnectMark, ReconnectReason, missing_scopes};
 use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -82,7 +82,7 @@ fn split_scopes(s: &str) -> Vec<String> {
 struct CredentialsNow(Vec<credentials::Summary>);
 
 impl CredentialsNow {
-    async fn load(pool: &AnyPool, org_id: &str) -> Result<Self, ServerError> {
+    async fn load(pool: &AnyPool, org_id: &OrgId) -> Result<Self, ServerError> {
         Ok(Self(credentials::summaries(pool, org_id).await?))
     }
 
@@ -138,7 +138,7 @@ impl ViewRow {
 }
 
 /// Every account of the organization, oldest first.
-pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<AccountView>, ServerError> {
+pub async fn list(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountView>, ServerError> {
     let rows: Vec<ViewRow> = sqlx::query_as(&format!(
         "select {VIEW_COLUMNS} from twitter_accounts a where a.org_id = $1 order by a.connected_at, a.id"
     ))
@@ -149,7 +149,7 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<AccountView>, Serv
     Ok(rows.into_iter().map(|r| r.into_view(&now_creds)).collect())
 }
 
-pub async fn get(pool: &AnyPool, org_id: &str, account_id: &str) -> Result<Option<AccountView>, ServerError> {
+pub async fn get(pool: &AnyPool, org_id: &OrgId, account_id: &str) -> Result<Option<AccountView>, ServerError> {
     let row: Option<ViewRow> =
         sqlx::query_as(&format!("select {VIEW_COLUMNS} from twitter_accounts a where a.org_id = $1 and a.id = $2"))
             .bind(org_id)
@@ -162,7 +162,7 @@ pub async fn get(pool: &AnyPool, org_id: &str, account_id: &str) -> Result<Optio
 
 /// The accounts that need reconnecting, or will on their next API call, with the card each is
 /// on: what the settings page lists right after a save.
-pub async fn to_reconnect(pool: &AnyPool, org_id: &str) -> Result<Vec<AccountToReconnect>, ServerError> {
+pub async fn to_reconnect(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountToReconnect>, ServerError> {
     let brands = crate::server::store::brands::list(pool, org_id).await?;
     Ok(list(pool, org_id)
         .await?
@@ -182,7 +182,7 @@ pub async fn to_reconnect(pool: &AnyPool, org_id: &str) -> Result<Vec<AccountToR
 
 /// A successful connect, to be stored.
 pub struct Connection<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub brand_id: Option<&'a str>,
     pub user: &'a XUser,
     pub tokens: &'a Tokens,
@@ -282,7 +282,7 @@ pub async fn store(pool: &AnyPool, vault: &KeyRing, c: Connection<'_>) -> Result
 }
 
 /// Updates the profile X reported for an account.
-pub async fn update_profile(pool: &AnyPool, org_id: &str, account_id: &str, user: &XUser) -> Result<(), ServerError> {
+pub async fn update_profile(pool: &AnyPool, org_id: &OrgId, account_id: &str, user: &XUser) -> Result<(), ServerError> {
     sqlx::query(
         "update twitter_accounts set username = $1, name = $2, profile_image_url = $3, updated_at = $4 \
          where org_id = $5 and id = $6 and x_user_id = $7",
@@ -303,7 +303,7 @@ pub async fn update_profile(pool: &AnyPool, org_id: &str, account_id: &str, user
 /// reason), with an audit entry. Returns whether this call marked it.
 pub async fn mark_needs_reconnection(
     pool: &AnyPool,
-    org_id: &str,
+    org_id: &OrgId,
     account_id: &str,
     reason: ReconnectReason,
 ) -> Result<bool, ServerError> {
@@ -340,7 +340,7 @@ pub async fn mark_needs_reconnection(
             &format!("@{username}: {}", reason.as_str()),
         )
         .await?;
-        tracing::info!(org_id, account_id, reason = reason.as_str(), "account needs reconnection");
+        tracing::info!(org_id = %org_id, account_id, reason = reason.as_str(), "account needs reconnection");
     }
     tx.commit().await?;
     Ok(marked)
@@ -361,7 +361,7 @@ pub struct Removed {
 /// there was no such account.
 pub async fn remove(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     account_id: &str,
     actor: &str,
 ) -> Result<Option<Removed>, ServerError> {
@@ -392,7 +392,12 @@ pub async fn remove(
 
 /// Records that X could not revoke a disconnected account's tokens (F.32): the grant may still be
 /// alive at X, which the user can end from X's own settings.
-pub async fn record_unrevoked(pool: &AnyPool, org_id: &str, actor: &str, removed: &Removed) -> Result<(), ServerError> {
+pub async fn record_unrevoked(
+    pool: &AnyPool,
+    org_id: &OrgId,
+    actor: &str,
+    removed: &Removed,
+) -> Result<(), ServerError> {
     let mut tx = begin_write(pool).await?;
     let card = crate::server::store::brands::trail_label(&mut *tx, org_id, removed.brand_id.as_deref())
         .await?

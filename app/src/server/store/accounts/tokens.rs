@@ -20,6 +20,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
 use super::{CredentialsNow, FIELD_ACCESS, FIELD_REFRESH, Status, mark_needs_reconnection, split_scopes};
+use crate::domain::OrgId;
 use crate::domain::ReconnectReason;
 use crate::server::AppState;
 use crate::server::infra::db::{Db, SQLITE_BUSY_TIMEOUT};
@@ -102,7 +103,7 @@ struct TokenRow {
     current_generation: Option<i64>,
 }
 
-async fn load_tokens(db: &Db, org_id: &str, account_id: &str) -> Result<Option<TokenRow>, ServerError> {
+async fn load_tokens(db: &Db, org_id: &OrgId, account_id: &str) -> Result<Option<TokenRow>, ServerError> {
     let clock = db.clock_sql();
     Ok(sqlx::query_as(&format!(
         "select a.brand_id, a.x_user_id, a.username, a.credential_id, a.credential_generation, a.access_token_enc, \
@@ -119,7 +120,7 @@ async fn load_tokens(db: &Db, org_id: &str, account_id: &str) -> Result<Option<T
 }
 
 impl TokenRow {
-    fn usable(&self, vault: &KeyRing, org_id: &str, account_id: &str) -> Result<Usable, ServerError> {
+    fn usable(&self, vault: &KeyRing, org_id: &OrgId, account_id: &str) -> Result<Usable, ServerError> {
         let access = vault
             .decrypt_string(&self.access_token_enc, &Aad { org_id, record_id: account_id, field: FIELD_ACCESS })?;
         Ok(Usable {
@@ -145,7 +146,7 @@ impl TokenRow {
 /// when its tokens can no longer work; see the module's documentation.
 pub async fn usable(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     account_id: &str,
     refused: Option<&SecretString>,
 ) -> Result<Usable, UseError> {
@@ -217,7 +218,7 @@ pub async fn usable(
         if row.refresh_sent_at.is_some() {
             // An earlier holder sent the stored refresh token to X and never stored the answer
             // (it died, its lease lapsed). X may have spent the token: never send it again.
-            tracing::warn!(org_id, account_id, "a refresh was interrupted before X's answer was stored");
+            tracing::warn!(org_id = %org_id, account_id, "a refresh was interrupted before X's answer was stored");
             mark_needs_reconnection(pool, org_id, account_id, ReconnectReason::RefreshInterrupted).await?;
             return Err(UseError::NeedsReconnection(ReconnectReason::RefreshInterrupted));
         }
@@ -260,7 +261,7 @@ enum Refreshed {
 
 async fn refresh_under_lease(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     account_id: &str,
     owner: &str,
     row: &TokenRow,
@@ -295,12 +296,12 @@ async fn refresh_under_lease(
             // No retry: X said no, and asking again with the same token cannot change that.
             let reason =
                 if e.is_client_refused() { ReconnectReason::AppRefused } else { ReconnectReason::RefreshRefused };
-            tracing::warn!(org_id, account_id, reason = reason.as_str(), "X refused a refresh");
+            tracing::warn!(org_id = %org_id, account_id, reason = reason.as_str(), "X refused a refresh");
             mark_needs_reconnection(pool, org_id, account_id, reason).await?;
             Err(UseError::NeedsReconnection(reason))
         }
         Err(TokenError::Unreachable(why)) => {
-            tracing::warn!(org_id, account_id, why, "refresh failed: X unreachable");
+            tracing::warn!(org_id = %org_id, account_id, why, "refresh failed: X unreachable");
             release(pool, account_id, owner).await?;
             Err(UseError::Unreachable(why))
         }
@@ -314,7 +315,7 @@ async fn refresh_under_lease(
 /// meanwhile wins.
 async fn store_refreshed(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     account_id: &str,
     owner: &str,
     row: &TokenRow,
@@ -355,13 +356,13 @@ async fn store_refreshed(
             Ok(done) => break done.rows_affected() == 1,
             Err(e) if attempt + 1 < STORE_ATTEMPTS => {
                 attempt += 1;
-                tracing::warn!(org_id, account_id, attempt, error = %e, "storing refreshed tokens failed; retrying");
+                tracing::warn!(org_id = %org_id, account_id, attempt, error = %e, "storing refreshed tokens failed; retrying");
                 tokio::time::sleep(STORE_BACKOFF * (1 << (attempt - 1))).await;
             }
             Err(e) => {
                 // The mark `refresh_sent_at` stays: the next holder marks the account
                 // `refresh_interrupted` rather than send the spent token again.
-                tracing::error!(org_id, account_id, error = %e, "X's new tokens could not be stored; the account will need reconnection");
+                tracing::error!(org_id = %org_id, account_id, error = %e, "X's new tokens could not be stored; the account will need reconnection");
                 return Err(UseError::Server(e.into()));
             }
         }
@@ -378,7 +379,7 @@ async fn store_refreshed(
             .map_err(ServerError::from)?
             == 0;
         tracing::warn!(
-            org_id,
+            org_id = %org_id,
             account_id,
             gone,
             "the account changed while X refreshed its token; the new tokens were not stored"
@@ -391,7 +392,7 @@ async fn store_refreshed(
         }
         return Ok(Refreshed::Superseded);
     }
-    tracing::info!(org_id, account_id, "access token refreshed");
+    tracing::info!(org_id = %org_id, account_id, "access token refreshed");
     Ok(Refreshed::Stored(Usable {
         account_id: account_id.to_owned(),
         x_user_id: row.x_user_id.clone(),
@@ -428,7 +429,7 @@ pub struct Used {
 // enough"), where this form does not.
 pub async fn with_token<T, F, Fut>(
     state: &AppState,
-    org_id: &str,
+    org_id: &OrgId,
     account_id: &str,
     mut call: F,
 ) -> Result<(T, Used), UseError>
