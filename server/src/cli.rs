@@ -373,11 +373,11 @@ async fn lookup_org(pool: &AnyPool, arg: &str) -> anyhow::Result<Option<Named>> 
 async fn find_target(pool: &AnyPool, org: &str, brand: Option<&str>) -> anyhow::Result<(Named, Target, String)> {
     let org = find_org(pool, org).await?;
     let (target, label) = match brand {
-        None => (Target::Default, "Organization default".to_owned()),
+        None => (Target::Default, brands::label(None)),
         Some(b) => match brands::find(pool, &org.id, b).await? {
             Some(found) => {
                 let id = BrandId::parse(&found.id).ok_or_else(|| anyhow::anyhow!("a stored brand id is malformed"))?;
-                (Target::Brand(id), format!("Brand “{}”", found.name))
+                (Target::Brand(id), brands::label(Some(&found.name)))
             }
             None => anyhow::bail!("--brand: organization {org} has no brand named or with the id `{}`", b.trim()),
         },

@@ -2,7 +2,7 @@
 //! accounts, revoking their tokens at X). The dashboard and the public API (`GET`/`POST
 //! /v1/brands`) both call these.
 
-use crate::domain::{Action, BrandId, BrandName, BrandView};
+use crate::domain::{Action, BrandId, BrandName, BrandView, OrgId};
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::server::services::account_actions;
@@ -12,6 +12,12 @@ use crate::server::store::brands;
 /// The message for a name the organization already uses.
 fn duplicate_name() -> AppError {
     AppError::conflict("name", "Your organization already has a brand with this name. Choose another name.")
+}
+
+/// How the audit trail names the organization default (`None`) or one of its brands; 404 for a
+/// brand the organization does not have (deleted meanwhile, or another's).
+pub async fn trail_label(state: &AppState, org_id: &OrgId, brand_id: Option<&str>) -> Result<String, AppError> {
+    brands::trail_label(state.db.pool(), org_id, brand_id).await?.ok_or_else(|| AppError::not_found("brand"))
 }
 
 pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<BrandView>, AppError> {

@@ -6,8 +6,8 @@
 use tower_sessions::Session;
 
 use crate::domain::{
-    ACCOUNTS_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult, OrgId, PlatformCard, SCOPES,
-    Viewer, callback_url, missing_scopes,
+    ACCOUNTS_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer,
+    callback_url, missing_scopes,
 };
 use crate::error::AppError;
 use crate::server::infra::rate_limit::{self, Limit, Limited};
@@ -73,10 +73,6 @@ pub fn card_anchor(brand_id: Option<&str>) -> String {
         None => "card-default".to_owned(),
         Some(b) => format!("card-{b}"),
     }
-}
-
-async fn card_label(state: &AppState, org_id: &OrgId, brand_id: Option<&str>) -> Result<String, AppError> {
-    brands::trail_label(state.db.pool(), org_id, brand_id).await?.ok_or_else(|| AppError::not_found("brand"))
 }
 
 /// **Connect** (or **Reconnect** of `account_id`): starts a flow with the credentials that apply
@@ -253,7 +249,7 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
             return Ok(Completed::failed(result));
         }
     };
-    let label = match card_label(state, org_id, brand).await {
+    let label = match super::brands::trail_label(state, org_id, brand).await {
         Ok(l) => l,
         // The brand was deleted while the user was at X.
         Err(_) => return Ok(Completed::failed(ConnectResult::StateUsed)),

@@ -69,9 +69,23 @@ async fn store_memos(session: &Session, mut all: Vec<Memo>) -> Result<(), AppErr
     Ok(())
 }
 
-/// How the trail names a target, after checking that the brand is the organization's.
-async fn target_label(state: &AppState, org_id: &OrgId, target: &Target) -> Result<String, AppError> {
-    brands::trail_label(state.db.pool(), org_id, target.brand_id()).await?.ok_or_else(|| AppError::not_found("brand"))
+/// Who changes the target's credentials, if they may, and how the trail names both (after
+/// checking that the brand is the organization's): what every credentials use case starts with.
+struct Change {
+    by: String,
+    label: String,
+}
+
+impl Change {
+    async fn of(state: &AppState, actor: &Actor, target: &Target) -> Result<Self, AppError> {
+        actor.permit(Action::ManageCredentials)?;
+        let label = super::brands::trail_label(state, actor.org_id(), target.brand_id()).await?;
+        Ok(Change { by: actor.name(), label })
+    }
+
+    fn trail<'a>(&'a self, org_id: &'a OrgId) -> Trail<'a> {
+        Trail { org_id, by: &self.by, target_label: &self.label }
+    }
 }
 
 /// Parses both fields. A failure keeps the Client ID for the form when it is well-formed (it is
@@ -132,9 +146,8 @@ pub async fn test_pair(
     id: &ClientId,
     secret: &ClientSecret,
 ) -> Result<TestOutcome, AppError> {
-    actor.permit(Action::ManageCredentials)?;
+    let change = Change::of(state, actor, target).await?;
     let org_id = actor.org_id();
-    let label = target_label(state, org_id, target).await?;
     let max = state.config.limits.credential_tests_per_org;
     if let Some(limited) = crate::server::infra::rate_limit::hit(
         &state.db,
@@ -155,8 +168,7 @@ pub async fn test_pair(
         result = outcome.reason.as_str(),
         "credentials tested"
     );
-    let by = actor.name();
-    let trail = Trail { org_id, by: &by, target_label: &label };
+    let trail = change.trail(org_id);
     let last = LastTest { result: outcome.reason, at: outcome.tested_at };
     credentials::record_test(state.db.pool(), &state.vault, &trail, target, id, secret, last).await?;
     Ok(outcome)
@@ -174,11 +186,9 @@ pub async fn save_pair(
     secret: &ClientSecret,
     tested: Option<LastTest>,
 ) -> Result<SaveOutcome, AppError> {
-    actor.permit(Action::ManageCredentials)?;
+    let change = Change::of(state, actor, target).await?;
     let org_id = actor.org_id();
-    let label = target_label(state, org_id, target).await?;
-    let by = actor.name();
-    let trail = Trail { org_id, by: &by, target_label: &label };
+    let trail = change.trail(org_id);
     // Saves of one organization run one at a time (db::begin_org_write), so two first
     // saves of one target cannot both insert: the second sees the first and replaces it.
     let mut outcome = credentials::save(state.db.pool(), &state.vault, &trail, target, id, secret, tested).await?;
@@ -207,11 +217,9 @@ pub struct Removed {
 /// **Remove**, the use case: deletes the target's credentials (a brand then falls back to the
 /// default); 404 when it has none of its own.
 pub async fn remove_pair(state: &AppState, actor: &Actor, target: &Target) -> Result<Removed, AppError> {
-    actor.permit(Action::ManageCredentials)?;
+    let change = Change::of(state, actor, target).await?;
     let org_id = actor.org_id();
-    let label = target_label(state, org_id, target).await?;
-    let by = actor.name();
-    let trail = Trail { org_id, by: &by, target_label: &label };
+    let trail = change.trail(org_id);
     let Some(client_id_preview) = credentials::remove(state.db.pool(), &trail, target).await? else {
         return Err(AppError::new(
             crate::error::ErrorCode::NotFound,

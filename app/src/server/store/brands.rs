@@ -41,20 +41,29 @@ pub async fn find(pool: &AnyPool, org_id: &OrgId, arg: &str) -> Result<Option<Br
     Ok(all.iter().find(|b| b.id == arg).or_else(|| all.iter().find(by_name)).cloned())
 }
 
-/// How the audit trail names a card or a credentials target: "Organization default" or
-/// "Brand “Acme”"; `None` when the brand is not the organization's.
+/// How the audit trail names a card or a credentials target: "Organization default" or, for the
+/// brand of this name, "Brand “Acme”".
+pub fn label(brand_name: Option<&str>) -> String {
+    match brand_name {
+        None => "Organization default".to_owned(),
+        Some(n) => format!("Brand “{n}”"),
+    }
+}
+
+/// The [`label`] of the organization default (`None`) or of a brand; `None` when the brand is
+/// not the organization's.
 pub async fn trail_label<'e, E: Executor<'e, Database = Any>>(
     exec: E,
     org_id: &OrgId,
     brand_id: Option<&str>,
 ) -> Result<Option<String>, ServerError> {
-    let Some(b) = brand_id else { return Ok(Some("Organization default".to_owned())) };
+    let Some(b) = brand_id else { return Ok(Some(label(None))) };
     let name: Option<String> = sqlx::query_scalar("select name from brands where org_id = $1 and id = $2")
         .bind(org_id)
         .bind(b)
         .fetch_optional(exec)
         .await?;
-    Ok(name.map(|n| format!("Brand “{n}”")))
+    Ok(name.map(|n| label(Some(&n))))
 }
 
 pub async fn get(pool: &AnyPool, org_id: &OrgId, id: &str) -> Result<Option<BrandView>, ServerError> {
