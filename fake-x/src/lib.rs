@@ -89,6 +89,7 @@ mod faults;
 pub mod ids;
 mod log;
 mod oauth;
+mod records;
 mod server;
 mod state;
 mod switches;

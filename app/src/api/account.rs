@@ -45,31 +45,11 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 /// nobody removes themselves here or the last owner). Their sessions end at once.
 #[server(endpoint = "org/members/remove")]
 pub async fn remove_member(user_id: String) -> Result<(), AppError> {
-    use crate::error::ErrorCode;
-    use crate::server::services::auth;
-    use crate::server::store::users::{self, Actor, RemoveRefusal};
+    use crate::server::services::{actor::Actor, auth, members};
 
     let (state, viewer) = auth::require_viewer().await?;
     let target = crate::domain::UserId::or_not_found(&user_id)?;
-    let actor = Actor::User { user_id: &viewer.user_id, email: &viewer.email };
-    // The rules are checked inside the removal's transaction, against the roles as they are then.
-    match users::remove(state.db.pool(), &viewer.org_id, target.as_str(), actor).await? {
-        Ok(removed) => {
-            tracing::info!(org_id = %viewer.org_id, user_id = %target.as_str(), sessions_ended = removed.sessions_ended, "member removed");
-            leptos_axum::redirect(&format!("/settings?done={DONE_REMOVED}#members"));
-            Ok(())
-        }
-        Err(RemoveRefusal::NotFound) => Err(AppError::not_found("member")),
-        Err(RemoveRefusal::NotAManager) => Err(AppError::forbidden(
-            "Only the organization's owner or an admin can remove members. Ask one of them to do it.",
-        )),
-        Err(RemoveRefusal::Yourself) => Err(AppError::forbidden(
-            "You cannot remove yourself. Another owner or admin can; or use Sign out everywhere to end your sessions.",
-        )),
-        Err(RemoveRefusal::OwnerByAdmin) => Err(AppError::forbidden("Only an owner can remove another owner.")),
-        Err(RemoveRefusal::LastOwner) => Err(AppError::new(
-            ErrorCode::Conflict,
-            "This is the organization's last owner, and an organization always keeps one.",
-        )),
-    }
+    members::remove(&state, &Actor::User(viewer), &target).await?;
+    leptos_axum::redirect(&format!("/settings?done={DONE_REMOVED}#members"));
+    Ok(())
 }

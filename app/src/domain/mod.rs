@@ -22,7 +22,7 @@ pub use names::{BrandName, OrgName};
 pub use password::Password;
 pub use posts::*;
 pub use query::encode_query_value;
-pub use role::{Action, Role};
+pub use role::{Action, OPERATOR, Role};
 pub use twitter::*;
 pub use views::*;
 pub use x_app::{ClientId, ClientSecret};

@@ -133,6 +133,10 @@ impl Role {
     }
 }
 
+/// How the audit trail and "updated by" name changes made at the command line: there is no
+/// signed-in user, only whoever can run the server's binary.
+pub const OPERATOR: &str = "perch CLI";
+
 #[cfg(test)]
 mod tests {
     use super::*;

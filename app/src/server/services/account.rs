@@ -4,7 +4,7 @@ use crate::domain::{Password, Viewer};
 use crate::error::{AppError, ErrorCode};
 use crate::server::AppState;
 use crate::server::infra::throttle::{self, Key, Refusal};
-use crate::server::store::users::{self, Actor, PasswordSet};
+use crate::server::store::users::{self, By, PasswordSet};
 
 /// Changes `viewer`'s password. The current one is required, and checked like a sign-in (counted
 /// against the account's throttle: guesses from a stolen session count like failed sign-ins); the
@@ -64,8 +64,8 @@ pub async fn change_password(
         }
     }
     let hash = state.passwords.hash(new).await?;
-    let actor = Actor::User { user_id: &viewer.user_id, email: &viewer.email };
-    let Some(set) = users::set_password(pool, &viewer.user_id, Some(&stored), &hash, actor).await? else {
+    let by = By::User { user_id: &viewer.user_id, email: &viewer.email };
+    let Some(set) = users::set_password(pool, &viewer.user_id, Some(&stored), &hash, by).await? else {
         return Err(AppError::new(
             ErrorCode::Conflict,
             "Your password was changed from somewhere else a moment ago. Reload the page and try again.",

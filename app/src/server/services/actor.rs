@@ -7,9 +7,7 @@ use crate::domain::{Action, OrgId, Viewer};
 use crate::error::{AppError, ErrorCode};
 use crate::server::store::api_keys::KeyHolder;
 
-/// How the audit trail and "updated by" name changes made at the command line: there is no
-/// signed-in user, only whoever can run the server's binary.
-pub const OPERATOR: &str = "perch CLI";
+pub use crate::domain::OPERATOR;
 
 #[derive(Clone, Debug)]
 pub enum Actor {
@@ -55,12 +53,17 @@ impl Actor {
                     return Ok(());
                 }
                 tracing::warn!(org_id = %k.org_id, key_id = %k.key_id, ?action, "API key refused an action");
-                Err(AppError::new(
-                    ErrorCode::DashboardOnly,
-                    "API keys cannot do this: only a person signed in to the dashboard, or `perch` on the server, can.",
-                ))
+                Err(dashboard_only())
             }
             Actor::Operator { .. } => Ok(()),
         }
     }
+}
+
+/// The refusal of an API key asking for what only people and the operator do.
+pub fn dashboard_only() -> AppError {
+    AppError::new(
+        ErrorCode::DashboardOnly,
+        "API keys cannot do this: only a person signed in to the dashboard, or `perch` on the server, can.",
+    )
 }

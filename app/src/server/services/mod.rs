@@ -9,5 +9,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod brands;
 pub mod connect;
+pub mod members;
 pub mod posts;
+pub mod sign_in;
 pub mod twitter;

@@ -128,20 +128,21 @@ pub async fn password_hash(pool: &AnyPool, user_id: &str) -> Result<Option<Strin
     Ok(sqlx::query_scalar("select password_hash from users where id = $1").bind(user_id).fetch_optional(pool).await?)
 }
 
-/// Who changes a user: a signed-in user (acting on themselves, or as a manager on a member), or
-/// the operator at the server's command line.
+/// Who changes a user, as the store re-checks it inside the change's transaction: a signed-in
+/// user (acting on themselves, or as a manager on a member), or the operator at the server's
+/// command line. `services::members::by` derives it from the use case's actor.
 #[derive(Clone, Copy, Debug)]
-pub enum Actor<'a> {
+pub enum By<'a> {
     User { user_id: &'a str, email: &'a str },
     Operator,
 }
 
-impl Actor<'_> {
+impl By<'_> {
     /// The name the audit trail shows.
     fn name(&self) -> &str {
         match self {
-            Actor::User { email, .. } => email,
-            Actor::Operator => "perch CLI",
+            By::User { email, .. } => email,
+            By::Operator => crate::domain::OPERATOR,
         }
     }
 }
@@ -165,7 +166,7 @@ pub async fn set_password(
     user_id: &str,
     expected: Option<&str>,
     new_hash: &str,
-    actor: Actor<'_>,
+    by: By<'_>,
 ) -> Result<Option<PasswordSet>, ServerError> {
     let mut tx = begin_write(pool).await?;
     let row: Option<(String, OrgId, String)> =
@@ -184,13 +185,13 @@ pub async fn set_password(
         return Ok(None);
     }
     let ended = sessions::end_all(&mut tx, user_id).await?;
-    let (action, detail) = match actor {
-        Actor::User { user_id: by, .. } if by == user_id => {
+    let (action, detail) = match by {
+        By::User { user_id: by, .. } if by == user_id => {
             (AuditAction::PasswordChanged, format!("{} other session(s) signed out", (ended.sessions - 1).max(0)))
         }
         _ => (AuditAction::PasswordSet, format!("{} session(s) signed out", ended.sessions)),
     };
-    audit::record(&mut tx, &org_id, now(), actor.name(), action, &email, &detail).await?;
+    audit::record(&mut tx, &org_id, now(), by.name(), action, &email, &detail).await?;
     tx.commit().await?;
     Ok(Some(PasswordSet { email, epoch: ended.epoch.unwrap_or_default(), sessions_ended: ended.sessions }))
 }
@@ -247,7 +248,7 @@ pub async fn remove(
     pool: &AnyPool,
     org_id: &OrgId,
     target_id: &str,
-    actor: Actor<'_>,
+    by: By<'_>,
 ) -> Result<Result<Removed, RemoveRefusal>, ServerError> {
     let mut tx = begin_org_write(pool, org_id).await?;
     let role_of = |id: String| {
@@ -255,21 +256,21 @@ pub async fn remove(
             .bind(id)
             .bind(org_id)
     };
-    let remover_role = match actor {
-        Actor::User { user_id, .. } => {
+    let remover_role = match by {
+        By::User { user_id, .. } => {
             let role = role_of(user_id.to_owned()).fetch_optional(&mut *tx).await?.and_then(|(_, r)| Role::parse(&r));
             match role {
                 Some(r) if r.can_manage() => Some(r),
                 _ => return Ok(Err(RemoveRefusal::NotAManager)),
             }
         }
-        Actor::Operator => None,
+        By::Operator => None,
     };
     let Some((email, role)) = role_of(target_id.to_owned()).fetch_optional(&mut *tx).await? else {
         return Ok(Err(RemoveRefusal::NotFound));
     };
     let role = Role::parse(&role).unwrap_or(Role::Member);
-    if matches!(actor, Actor::User { user_id, .. } if user_id == target_id) {
+    if matches!(by, By::User { user_id, .. } if user_id == target_id) {
         return Ok(Err(RemoveRefusal::Yourself));
     }
     if role == Role::Owner {
@@ -295,7 +296,7 @@ pub async fn remove(
         &mut tx,
         org_id,
         now(),
-        actor.name(),
+        by.name(),
         AuditAction::MemberRemoved,
         &email,
         &format!("{}; {} session(s) signed out", role.label(), ended.sessions),
