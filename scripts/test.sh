@@ -9,7 +9,7 @@ started=$(date +%s)
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "tools"
-./scripts/install-tools.sh
+./scripts/install-tools.sh --test
 
 step "formatting (cargo fmt --all --check, rustfmt.toml)"
 cargo fmt --all --check

@@ -209,7 +209,8 @@ fn missing_keys_message(missing: &[(u32, &master_keys::KeyUse)], have: &str, con
 /// The Leptos options, set in code so the binary needs no `Cargo.toml` or site folder beside it.
 pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
-        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("perch"))
+        // `perch.<version>`: the bundle's content-hashed name (see `assets`).
+        .output_name(assets::output_name())
         .site_root("target/site")
         .site_pkg_dir("pkg")
         .site_addr(listen)
@@ -305,7 +306,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("PERCH_LISTEN: cannot listen on {}: {e}", config.listen))?;
     if !assets::has_bundle() {
         tracing::warn!(
-            "this binary carries no browser bundle: pages work, but without JavaScript. Build with `cargo leptos build --release`"
+            "this binary carries no browser bundle: pages work, but without JavaScript. Build it with scripts/build-release.sh"
         );
     }
     tokio::spawn(maintenance(state.clone()));

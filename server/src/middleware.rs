@@ -31,8 +31,9 @@ pub fn escape_html(s: &str) -> String {
 pub fn standalone_page(status: StatusCode, title: &str, main_html: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><link rel=\"stylesheet\" href=\"/pkg/perch.css\"></head><body><main id=\"main\" class=\"page\">{main_html}</main></body></html>\n",
-        escape_html(title)
+         <title>{}</title><link rel=\"stylesheet\" href=\"{}\"></head><body><main id=\"main\" class=\"page\">{main_html}</main></body></html>\n",
+        escape_html(title),
+        crate::assets::stylesheet_href()
     );
     let csp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, csp)], body)
