@@ -22,3 +22,32 @@ test('every dashboard page hydrates when opened directly', async ({ page }, test
   }
   expect(errors).toEqual([]);
 });
+
+// The bundle as a CDN would serve it: the page names it by a hash of its content, that name is
+// kept for a year, and a browser that accepts brotli gets the bytes compressed at build time.
+test('the bundle is served under a content-hashed name, precompressed and immutable', async ({ page, request }) => {
+  await page.goto('/login');
+  const css = await page.locator('link[rel="stylesheet"]').getAttribute('href');
+  const wasm = await page.locator('link[rel="preload"][type="application/wasm"]').getAttribute('href');
+  const js = await page.locator('link[rel="modulepreload"]').getAttribute('href');
+  for (const href of [css, js, wasm]) {
+    expect(href).toMatch(/^\/pkg\/perch\.[0-9a-f]{16}\.(css|js|wasm)$/);
+    const res = await request.get(href!, { headers: { 'accept-encoding': 'br' } });
+    expect(res.status()).toBe(200);
+    expect(res.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(res.headers()['content-encoding']).toBe('br');
+    expect(res.headers()['vary']).toBe('accept-encoding');
+  }
+  // Revalidation answers 304 by the representation's ETag; another build's name is not found.
+  const first = await request.get(wasm!, { headers: { 'accept-encoding': 'gzip' } });
+  expect(first.headers()['content-encoding']).toBe('gzip');
+  const again = await request.get(wasm!, {
+    headers: { 'accept-encoding': 'gzip', 'if-none-match': first.headers()['etag'] },
+  });
+  expect(again.status()).toBe(304);
+  const stale = await request.get('/pkg/perch.0123456789abcdef.wasm');
+  expect(stale.status()).toBe(404);
+  // The plain names stay, revalidated on each use.
+  const plain = await request.get('/pkg/perch.css');
+  expect(plain.headers()['cache-control']).toBe('no-cache');
+});
