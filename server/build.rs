@@ -1,6 +1,6 @@
-//! The binary embeds `target/site` (the wasm, js, css and `public/` files cargo-leptos writes).
-//! cargo-leptos builds the server while it is still writing the site, so the release build runs
-//! twice (scripts/build-release.sh): the second run sees the finished site and re-embeds it.
+//! The binary embeds `target/site` (the bundle, `public/` and their precompressed bytes, which
+//! scripts/build-release.sh writes before it builds the server). Watching the site makes a
+//! rebuilt site re-embed, and an unchanged one (the script copies only changed bytes) cost nothing.
 //!
 //! Every file is watched, not only the folder: a folder's change time moves when entries are
 //! added or removed, not when a file is rewritten in place.
