@@ -72,12 +72,13 @@ pub fn serve(path: &str, request_headers: &HeaderMap) -> Option<Response> {
         None => (Cow::Borrowed(path), REVALIDATE),
     };
     let file = Site::get(&path)?;
-    let variants = [("br", "br"), ("gzip", "gz")];
-    let encoded = variants.into_iter().find_map(|(coding, suffix)| {
-        let variant = accepts(request_headers, coding).then(|| Site::get(&format!("{path}.{suffix}")))??;
-        Some((coding, suffix, variant))
-    });
-    let has_variants = variants.iter().any(|(_, suffix)| Site::get(&format!("{path}.{suffix}")).is_some());
+    // The file's precompressed variants, each looked up once; the first the request accepts wins.
+    let mut variants = [("br", "br"), ("gzip", "gz")]
+        .into_iter()
+        .filter_map(|(coding, suffix)| Some((coding, suffix, Site::get(&format!("{path}.{suffix}"))?)))
+        .peekable();
+    let has_variants = variants.peek().is_some();
+    let encoded = variants.find(|(coding, _, _)| accepts(request_headers, coding));
     let base_tag = hex(&file.metadata.sha256_hash()[..16]);
     // Each representation has its own strong ETag (RFC 9110 8.8.3).
     let etag = match encoded {

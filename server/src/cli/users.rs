@@ -63,7 +63,7 @@ pub async fn user_set_password(config: &Config, email: &str) -> anyhow::Result<(
     let state = crate::build_state(config).await?;
     let (operator, user_id) = operator_on_user(&state, &email).await?;
     let hash = state.passwords.hash(password).await?;
-    let set = match members::set_password(&state, &operator, user_id.as_str(), &hash).await {
+    let set = match members::set_password(&state, &operator, &user_id, &hash).await {
         Ok(set) => set,
         Err(e) if e.code == ErrorCode::NotFound => anyhow::bail!("--email: the user {email} was removed meanwhile"),
         Err(e) => return Err(refused(e)),

@@ -42,14 +42,13 @@ fn by(actor: &Actor) -> Result<By<'_>, AppError> {
 pub async fn set_password(
     state: &AppState,
     actor: &Actor,
-    user_id: &str,
+    user_id: &UserId,
     password_hash: &str,
 ) -> Result<PasswordSet, AppError> {
-    let by = match actor {
-        Actor::Operator { .. } => By::Operator,
-        _ => return Err(dashboard_only()),
-    };
-    users::set_password(state.db.pool(), user_id, None, password_hash, by)
+    if !matches!(actor, Actor::Operator { .. }) {
+        return Err(dashboard_only());
+    }
+    users::set_password(state.db.pool(), user_id.as_str(), None, password_hash, By::Operator)
         .await?
         .ok_or_else(|| AppError::not_found("member"))
 }
