@@ -3,8 +3,44 @@ use clap::Parser;
 use perch_server::cli::{self, Cli, Command, CredentialsCommand, KeysCommand, UserCommand};
 use perch_server::{Config, telemetry};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    tune_allocator();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("perch: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// glibc's malloc, told to give large blocks back. Each password check (argon2id, 19 MiB of
+/// memory) allocates one large block on a blocking thread. By default glibc serves the first from
+/// `mmap` and frees it with `munmap`, but then raises its mmap threshold to that size, so every
+/// later one comes from a per-thread arena that keeps the memory after the free: a minute of
+/// sign-ins left the process at 67-93 MB where it idles at 23. A fixed threshold turns that
+/// adjustment off (blocks of 256 KiB and more always come from `mmap` and go back on free), and
+/// two arenas per core bound what the blocking threads' arenas hold between requests
+/// (docs/benchmarks.md, "Footprint and allocator"). Set before the runtime starts any thread.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // glibc's own variables, when set, are the operator's choice and win.
+        let unset = |name: &str| std::env::var_os(name).is_none();
+        // SAFETY: mallopt only sets malloc's parameters; called before any other thread exists.
+        unsafe {
+            if unset("MALLOC_MMAP_THRESHOLD_") {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+            }
+            if unset("MALLOC_ARENA_MAX") {
+                libc::mallopt(libc::M_ARENA_MAX, (2 * cores).min(64) as libc::c_int);
+            }
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     let args = Cli::parse();
     telemetry::init();
     let config = match Config::load(args.config.as_deref()) {

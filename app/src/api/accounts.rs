@@ -6,10 +6,18 @@ use leptos::prelude::*;
 use crate::domain::{ACCOUNTS_PAGE, AccountsOverview, CheckResult, DisconnectOutcome};
 use crate::error::AppError;
 
+/// A page of the cards: `page` (from 1), or else the page that shows `account` or the card `card`
+/// (`default` or a brand id): where the result of a connect, check or reconnect is.
 #[server(endpoint = "twitter/accounts")]
-pub async fn get_accounts() -> Result<AccountsOverview, AppError> {
+pub async fn get_accounts(
+    page: Option<u32>,
+    account: Option<String>,
+    card: Option<String>,
+) -> Result<AccountsOverview, AppError> {
+    use crate::server::services::connect::{Showing, overview};
     let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::View).await?;
-    crate::server::services::connect::overview(&state, &viewer).await
+    let showing = Showing { page, account: account.as_deref(), card: card.as_deref() };
+    overview(&state, &viewer, showing).await
 }
 
 /// **Check**: asks X for the account's profile through the token, refreshing or marking the

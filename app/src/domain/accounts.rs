@@ -148,7 +148,13 @@ pub struct PlatformCard {
     pub title: String,
     /// `None` when neither the brand nor the organization has credentials: Connect cannot work.
     pub app: Option<CardApp>,
+    /// The card's accounts on this page of the accounts page.
     pub accounts: Vec<AccountView>,
+    /// How many accounts the card has on every page together.
+    pub account_count: u32,
+    /// The place within the card of the first account shown (0 unless the card began on an
+    /// earlier page).
+    pub shown_from: u32,
 }
 
 /// Everything the accounts page shows.
@@ -161,6 +167,57 @@ pub struct AccountsOverview {
     /// Whether the viewer's role may disconnect accounts (members may not: the page says so
     /// instead of offering the button).
     pub can_disconnect: bool,
+    /// Which page of the accounts this is (from 1), of how many, and how many accounts in all.
+    pub page: u32,
+    pub pages: u32,
+    pub account_total: u32,
+}
+
+/// How many accounts a page of the accounts page shows at most (an agency's hundreds of accounts
+/// are paged, so the page costs the same whatever their number).
+pub const ACCOUNTS_PER_PAGE: u32 = 50;
+
+/// The part of one card a page of the accounts page shows: the card's accounts `from..to` (its
+/// own places, counted from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CardSlice {
+    pub card: usize,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// The pages of the accounts page: every card's accounts, card after card, cut into pages of
+/// `per_page`. Answers how many pages there are and what `page` (from 1; clamped into range)
+/// shows of each card. A card with no account sits where its accounts would begin (on the last
+/// page when that is past the end), so every card, and its Connect button, is on some page.
+pub fn page_layout(counts: &[u32], per_page: u32, page: u32) -> (u32, Vec<CardSlice>) {
+    let total: u32 = counts.iter().sum();
+    let pages = total.div_ceil(per_page).max(1);
+    let index = page.clamp(1, pages) - 1;
+    let (window_start, window_end) = (index * per_page, (index + 1) * per_page);
+    let mut slices = Vec::new();
+    let mut start = 0;
+    for (card, &count) in counts.iter().enumerate() {
+        if count == 0 {
+            if (start / per_page).min(pages - 1) == index {
+                slices.push(CardSlice { card, from: 0, to: 0 });
+            }
+        } else {
+            let (lo, hi) = (start.max(window_start), (start + count).min(window_end));
+            if lo < hi {
+                slices.push(CardSlice { card, from: lo - start, to: hi - start });
+            }
+        }
+        start += count;
+    }
+    (pages, slices)
+}
+
+/// The page (from 1) of the accounts page that shows the account at `place` within card `card`,
+/// given every card's account count in card order.
+pub fn page_of(counts: &[u32], per_page: u32, card: usize, place: u32) -> u32 {
+    let start: u32 = counts.iter().take(card).sum();
+    (start + place) / per_page + 1
 }
 
 /// An account that needs (or will need) reconnecting, for the settings page's warning after a
@@ -433,6 +490,36 @@ impl DisconnectOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn slices(counts: &[u32], page: u32) -> (u32, Vec<(usize, u32, u32)>) {
+        let (pages, s) = page_layout(counts, 3, page);
+        (pages, s.into_iter().map(|c| (c.card, c.from, c.to)).collect())
+    }
+
+    #[test]
+    fn the_accounts_page_cuts_cards_into_pages_and_keeps_every_card_on_one() {
+        // Three per page: default with 4 accounts, an empty brand, a brand with 2, another empty.
+        let counts = [4, 0, 2, 0];
+        assert_eq!(slices(&counts, 1), (2, vec![(0, 0, 3)]));
+        assert_eq!(slices(&counts, 2), (2, vec![(0, 3, 4), (1, 0, 0), (2, 0, 2), (3, 0, 0)]));
+        assert_eq!(slices(&counts, 9), slices(&counts, 2), "past the end is the last page");
+        assert_eq!(slices(&counts, 0), slices(&counts, 1));
+        // No accounts at all: one page with every card.
+        assert_eq!(slices(&[0, 0], 1), (1, vec![(0, 0, 0), (1, 0, 0)]));
+        // An empty card right at a page boundary opens the next page, like the accounts after it.
+        assert_eq!(slices(&[3, 0, 1], 1), (2, vec![(0, 0, 3)]));
+        assert_eq!(slices(&[3, 0, 1], 2), (2, vec![(1, 0, 0), (2, 0, 1)]));
+        // ... and when nothing follows it, it stays on the last page.
+        assert_eq!(slices(&[3, 0], 1), (1, vec![(0, 0, 3), (1, 0, 0)]));
+        // Every account is on exactly one page.
+        let counts = [7, 0, 5, 1, 0, 11];
+        let (pages, _) = page_layout(&counts, 3, 1);
+        let shown: u32 = (1..=pages).flat_map(|p| page_layout(&counts, 3, p).1).map(|s| s.to - s.from).sum();
+        assert_eq!(shown, 24);
+        assert_eq!(page_of(&counts, 3, 0, 0), 1);
+        assert_eq!(page_of(&counts, 3, 2, 1), 3, "place 8 of all");
+        assert_eq!(page_of(&counts, 3, 5, 10), 8, "the last of 24");
+    }
 
     #[test]
     fn names_round_trip() {

@@ -32,9 +32,10 @@ pub fn AccountsPage() -> impl IntoView {
     let overview = Resource::new(
         move || {
             let q = query.read();
-            (q.get("connect"), q.get("account"), q.get("check"), q.get("disconnected"))
+            let page = q.get("page").and_then(|p| p.parse::<u32>().ok());
+            (page, q.get("account"), q.get("for"), q.get("connect"), q.get("check"), q.get("disconnected"))
         },
-        |_| get_accounts(),
+        |(page, account, card, ..)| get_accounts(page, account, card),
     );
     let check_error = action_error(check);
     let disconnect_error = action_error(disconnect);
@@ -86,7 +87,16 @@ fn Cards(
     check: ServerAction<CheckTwitterAccount>,
     disconnect: ServerAction<DisconnectTwitterAccount>,
 ) -> impl IntoView {
-    let AccountsOverview { callback_url, scopes, cards, can_manage_credentials, can_disconnect } = overview;
+    let AccountsOverview {
+        callback_url,
+        scopes,
+        cards,
+        can_manage_credentials,
+        can_disconnect,
+        page,
+        pages,
+        account_total,
+    } = overview;
     view! {
         <section class="card guide" aria-labelledby="before-title">
             <h2 id="before-title">"Before you connect"</h2>
@@ -98,12 +108,29 @@ fn Cards(
                 <p class="muted" id="disconnect-note">"Only the organization's owner or an admin can disconnect an account (it revokes the account's access at X): ask one of them when an account should go."</p>
             })}
         </section>
+        <Pager page pages account_total/>
         {cards
             .into_iter()
             .map(|card| view! { <Card card=card callback_url=callback_url.clone() can_manage_credentials can_disconnect check=check disconnect=disconnect/> })
             .collect_view()}
+        <Pager page pages account_total/>
     }
     .into_any()
+}
+
+/// Previous and next page of the cards, as plain links (nothing without more than one page).
+#[component]
+fn Pager(page: u32, pages: u32, account_total: u32) -> impl IntoView {
+    let link = |p: u32| format!("/accounts?page={p}");
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages of X accounts">
+                {(page > 1).then(|| view! { <a class="btn btn-secondary" rel="prev" href=link(page - 1)>"← Previous"</a> })}
+                <span class="muted">{format!("Page {page} of {pages} · {account_total} accounts")}</span>
+                {(page < pages).then(|| view! { <a class="btn btn-secondary" rel="next" href=link(page + 1)>"Next →"</a> })}
+            </nav>
+        }
+    })
 }
 
 #[component]
@@ -115,7 +142,13 @@ fn Card(
     check: ServerAction<CheckTwitterAccount>,
     disconnect: ServerAction<DisconnectTwitterAccount>,
 ) -> impl IntoView {
-    let PlatformCard { brand_id, title, app, accounts } = card;
+    let PlatformCard { brand_id, title, app, accounts, account_count, shown_from } = card;
+    // A card whose accounts run over more than one page says which of them this page shows.
+    let partial = (accounts.len() as u32) < account_count && !accounts.is_empty();
+    let range = partial.then(|| {
+        let (from, to) = (shown_from + 1, shown_from + accounts.len() as u32);
+        view! { <p class="muted small card-range">{format!("Accounts {from}–{to} of {account_count} on this card")}</p> }
+    });
     let key = card_key(brand_id.as_deref());
     let heading_id = format!("card-{key}-title");
     let query = use_query_map();
@@ -167,6 +200,7 @@ fn Card(
             </header>
             {app_line}
             {result}
+            {range}
             {if empty {
                 view! { <p class="muted">"No X account is connected here yet."</p> }.into_any()
             } else {

@@ -25,16 +25,48 @@ pub struct AccountsQuery {
     #[serde(default)]
     #[param(nullable = false)]
     brand_id: Option<String>,
+    /// How many accounts to answer at most: 1 to 100 (the default).
+    #[serde(default)]
+    #[param(nullable = false, minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page (opaque; absent for the first
+    /// page).
+    #[serde(default)]
+    #[param(nullable = false)]
+    cursor: Option<String>,
+}
+
+/// The most accounts one answer holds, and how many without `limit`.
+pub const MAX_LIMIT: u32 = 100;
+
+/// A page's `next_cursor`: where the next page starts, opaque to the client (base64url of the
+/// last account's connection time and id).
+fn encode_cursor(last: &accounts::After) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", last.connected_at, last.id))
+}
+
+/// The position a cursor names, or `None` for anything this API did not give out.
+fn decode_cursor(cursor: &str) -> Option<accounts::After> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
+    let (at, id) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
+    let id = AccountId::parse(id)?;
+    Some(accounts::After { connected_at: at.parse().ok()?, id: id.as_str().to_owned() })
 }
 
 /// Connected X accounts, with their state
+///
+/// Oldest first, a page at a time: pass a page's `next_cursor` as `cursor` to get the next one.
+/// Accounts connected while a client pages through appear on a later page; none is repeated or
+/// skipped.
 #[utoipa::path(
     get,
     path = "/v1/accounts",
     operation_id = "listAccounts",
     params(AccountsQuery),
     responses(
-        (status = 200, description = "The accounts, oldest first.", body = AccountList),
+        (status = 200, description = "A page of the accounts, oldest first: up to `limit`, with `next_cursor` when more follow.", body = AccountList),
         (status = 400, response = wire::BadRequest),
         (status = 401, response = wire::InvalidApiKey),
         (status = 404, response = wire::NotFound),
@@ -49,7 +81,20 @@ pub async fn list(
 ) -> Answer {
     let key = key(&state, &headers).await?;
     let Ok(Query(q)) = query else {
-        return Err(fail(AppError::new(ErrorCode::BadRequest, "The only query parameter is brand_id.")));
+        return Err(fail(AppError::new(
+            ErrorCode::BadRequest,
+            "The query parameters are brand_id, limit (a number from 1 to 100) and cursor.",
+        )));
+    };
+    let limit = q.limit.unwrap_or(MAX_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(fail(AppError::invalid("limit", "limit is a number from 1 to 100.")));
+    }
+    let after = match q.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            fail(AppError::invalid("cursor", "This is not a cursor from this API: pass a page's next_cursor as it came."))
+        })?),
     };
     let pool = state.db.pool();
     let brand_id =
@@ -61,14 +106,16 @@ pub async fn list(
             .map_err(|e| fail(e.into()))?
             .ok_or_else(|| fail(AppError::not_found("brand")))?;
     }
-    let data = accounts::list(pool, &key.org_id)
-        .await
-        .map_err(|e| fail(e.into()))?
-        .into_iter()
-        .filter(|a| brand_id.as_ref().is_none_or(|b| a.brand_id.as_deref() == Some(b.as_str())))
-        .map(Into::into)
-        .collect();
-    Ok(Json(AccountList { data }).into_response())
+    let (page, has_more) =
+        accounts::list_page(pool, &key.org_id, brand_id.as_ref().map(BrandId::as_str), after.as_ref(), limit)
+            .await
+            .map_err(|e| fail(e.into()))?;
+    let next_cursor = page
+        .last()
+        .filter(|_| has_more)
+        .map(|a| encode_cursor(&accounts::After { connected_at: a.connected_at, id: a.id.clone() }));
+    let data = page.into_iter().map(Into::into).collect();
+    Ok(Json(AccountList { data, has_more, next_cursor }).into_response())
 }
 
 /// A link that connects an X account

@@ -295,6 +295,10 @@ impl From<AccountView> for Account {
 #[derive(Serialize, ToSchema)]
 pub struct AccountList {
     pub data: Vec<Account>,
+    /// Whether more accounts follow this page.
+    pub has_more: bool,
+    /// The `cursor` of the next page, when there is one.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /v1/accounts/connect`

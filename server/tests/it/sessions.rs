@@ -15,6 +15,7 @@ use serde_json::Value;
 
 on_both_databases!(
     h42_no_session_id_is_stored_at_rest,
+    the_viewer_is_read_with_the_session_on_every_request_and_never_stored,
     h42_a_session_row_copied_from_the_database_signs_nobody_in,
     d21_a_request_that_loaded_the_session_before_sign_out_cannot_bring_it_back,
     d21_sign_out_everywhere_ends_every_session_of_the_user_on_every_instance,
@@ -144,6 +145,31 @@ async fn h42_no_session_id_is_stored_at_rest(b: Backend) {
         assert_eq!(id.len(), 22, "{cookie}");
         assert_no_secret("the database at rest", &stored, id);
         assert_eq!(email_of(&app, &app.base, cookie).await.as_deref(), Some("a@example.com"), "and the session works");
+    }
+}
+
+/// The session store reads who is signed in (email, role, organization) in the same query as
+/// the session, for one request: what it stores is only the session, and a change to the user
+/// or the organization shows on the next request, on any instance.
+async fn the_viewer_is_read_with_the_session_on_every_request_and_never_stored(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.owner("Acme", "a@example.com").await;
+    let cookie = sign_in(&app, &app.base, "a@example.com", PASSWORD).await;
+    change_the_session(&app.base, &app.base, &cookie, 2, Duration::ZERO).await.unwrap();
+    let stored: Vec<String> =
+        sqlx::query_scalar("select data from sessions").fetch_all(app.state.db.pool()).await.unwrap();
+    assert!(!stored.is_empty());
+    for data in &stored {
+        assert!(!data.contains("_viewer") && !data.contains("org_name") && !data.contains("Acme"), "{data}");
+    }
+    let second = app.another_instance().await;
+    for (round, base) in [&app.base, &second.base].into_iter().enumerate() {
+        let name = format!("Renamed {round}");
+        sqlx::query("update organizations set name = $1").bind(&name).execute(app.state.db.pool()).await.unwrap();
+        sqlx::query("update users set role = $1").bind(if round == 0 { "admin" } else { "owner" }).execute(app.state.db.pool()).await.unwrap();
+        let viewer = who(&app, base, &cookie).await;
+        assert_eq!(viewer["org_name"], name.as_str(), "{viewer}");
+        assert_eq!(viewer["role"], if round == 0 { "admin" } else { "owner" }, "{viewer}");
     }
 }
 

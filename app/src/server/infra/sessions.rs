@@ -16,6 +16,11 @@
 //!   transaction: every instance sees it at its next load, and a row that slipped past the delete
 //!   (created from a read of the old epoch) is dead all the same.
 //!
+//! - **Who asks comes with the session.** `load` reads the signed-in user and their organization
+//!   (a [`Viewer`]) in the same query as the session, so a page learns who asks in one round trip
+//!   (docs/benchmarks.md, "Pages"). The viewer is kept in the loaded record for the request only:
+//!   `create` and `save` leave it out of what they store.
+//!
 //! tower-sessions enforces the idle timeout (the row's expiry moves forward while the session is
 //! used); the absolute lifetime is enforced here from the sign-in time kept in the session (D.20).
 
@@ -26,8 +31,10 @@ use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
 
+use crate::domain::{OrgId, Viewer};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::sha256_hex;
+use crate::server::store::users::ViewerRow;
 use crate::server::{AppConfig, now};
 
 /// Session keys.
@@ -38,6 +45,8 @@ const SEEN_AT: &str = "seen_at";
 /// then created only if the epoch is still the user's. Without it the row takes the epoch current
 /// when it is created.
 const EPOCH: &str = "epoch";
+/// The viewer `load` read with the session, for this request only (never stored).
+const VIEWER: &str = "_viewer";
 
 /// The session store on Perch's database (either backend: portable SQL through the `AnyPool`).
 #[derive(Clone, Debug)]
@@ -65,6 +74,37 @@ fn user_of(record: &Record) -> Option<&str> {
     record.data.get(USER_ID).and_then(|v| v.as_str())
 }
 
+/// The record's data as stored: everything but the request's [`VIEWER`].
+fn stored_data(record: &Record) -> session_store::Result<String> {
+    let data: std::collections::HashMap<&String, &serde_json::Value> =
+        record.data.iter().filter(|(k, _)| k.as_str() != VIEWER).collect();
+    serde_json::to_string(&data).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+/// A session row with its signed-in user's viewer columns (null for an anonymous session).
+#[derive(sqlx::FromRow)]
+struct LoadedRow {
+    data: String,
+    expires_at: i64,
+    user_id: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    org_id: Option<OrgId>,
+    org_name: Option<String>,
+}
+
+impl LoadedRow {
+    fn viewer(&mut self) -> Option<Viewer> {
+        Some(Viewer::from(ViewerRow {
+            user_id: self.user_id.take()?,
+            email: self.email.take()?,
+            role: self.role.take()?,
+            org_id: self.org_id.take()?,
+            org_name: self.org_name.take()?,
+        }))
+    }
+}
+
 #[async_trait]
 impl session_store::SessionStore for SessionStore {
     /// Inserts the session under its id, or under a fresh one when the id is taken (the contract
@@ -72,7 +112,7 @@ impl session_store::SessionStore for SessionStore {
     /// session is inserted only while its user exists (with the epoch the sign-in read, if any):
     /// otherwise nothing is stored and the cookie the browser gets signs nobody in.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = stored_data(record)?;
         let expires_at = record.expiry_date.unix_timestamp();
         let user = user_of(record).map(str::to_owned);
         let epoch = record.data.get(EPOCH).and_then(|v| v.as_i64());
@@ -118,7 +158,7 @@ impl session_store::SessionStore for SessionStore {
     /// Updates the session if its row still exists, unexpired and for the same user; never
     /// inserts. A session ended meanwhile stays ended, and the browser's next request is anonymous.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = stored_data(record)?;
         let updated = sqlx::query(
             "update sessions set data = $1, expires_at = $2
              where id_hash = $3 and expires_at > $4 and coalesce(user_id, '') = $5",
@@ -138,9 +178,12 @@ impl session_store::SessionStore for SessionStore {
         Ok(())
     }
 
+    /// The session, if unexpired and (when signed in) its user still exists at the epoch it was
+    /// created with; with the user's viewer, read in the same query.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "select s.data, s.expires_at from sessions s left join users u on u.id = s.user_id
+        let row: Option<LoadedRow> = sqlx::query_as(
+            "select s.data, s.expires_at, u.id as user_id, u.email, u.role, o.id as org_id, o.name as org_name
+             from sessions s left join users u on u.id = s.user_id left join organizations o on o.id = u.org_id
              where s.id_hash = $1 and s.expires_at > $2 and (s.user_id is null or u.session_epoch = s.user_epoch)",
         )
         .bind(row_key(id))
@@ -148,11 +191,18 @@ impl session_store::SessionStore for SessionStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend_error)?;
-        let Some((data, expires_at)) = row else { return Ok(None) };
+        let Some(mut row) = row else { return Ok(None) };
+        let mut data: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        data.remove(VIEWER);
+        if let Some(viewer) = row.viewer() {
+            let value = serde_json::to_value(viewer).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            data.insert(VIEWER.to_owned(), value);
+        }
         Ok(Some(Record {
             id: *id,
-            data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
+            data,
+            expiry_date: OffsetDateTime::from_unix_timestamp(row.expires_at)
                 .map_err(|e| session_store::Error::Decode(e.to_string()))?,
         }))
     }
@@ -276,6 +326,13 @@ pub async fn user_id(session: &Session, config: &AppConfig) -> Result<Option<Str
         session.insert(SEEN_AT, t).await?;
     }
     Ok(Some(uid))
+}
+
+/// The signed-in user `user_id` as this request's session load read them, if that is who the
+/// session is signed in as (a sign-in within the request changes the user; the caller then reads
+/// the user itself).
+pub async fn loaded_viewer(session: &Session, user_id: &str) -> Result<Option<Viewer>, tower_sessions::session::Error> {
+    Ok(session.get::<Viewer>(VIEWER).await?.filter(|v| v.user_id == user_id))
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ pub async fn viewer_of(state: &AppState, session: &Session) -> Result<Option<Vie
     let Some(uid) = sessions::user_id(session, &state.config).await? else {
         return Ok(None);
     };
+    // Read with the session, in the same query; from the database only after a sign-in within
+    // this request.
+    if let Some(viewer) = sessions::loaded_viewer(session, &uid).await? {
+        return Ok(Some(viewer));
+    }
     let viewer = users::viewer(state.db.pool(), &uid).await?;
     if viewer.is_none() {
         // The user was deleted while signed in: end the session rather than keep a ghost.

@@ -6,8 +6,8 @@
 use tower_sessions::Session;
 
 use crate::domain::{
-    ACCOUNTS_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult, PlatformCard, SCOPES, Viewer,
-    callback_url, missing_scopes,
+    ACCOUNTS_PAGE, ACCOUNTS_PER_PAGE, AccountId, AccountsOverview, Action, BrandId, CardApp, ConnectResult,
+    PlatformCard, SCOPES, Viewer, callback_url, missing_scopes, page_layout, page_of,
 };
 use crate::error::AppError;
 use crate::server::infra::rate_limit::{self, Limit, Limited};
@@ -18,40 +18,85 @@ use crate::server::store::credentials::AppSource;
 use crate::server::store::oauth_flows::{self, Flow, NewFlow, StartedBy};
 use crate::server::{AppState, store::brands, store::credentials};
 
-/// The cards: the organization default first, then every brand, each with the app its accounts
-/// connect through and its accounts.
-pub async fn overview(state: &AppState, viewer: &Viewer) -> Result<AccountsOverview, AppError> {
+/// Which page of the accounts page to show: a number, or else the one that shows an account or a
+/// card (`"default"` or a brand id), where a connect, check or reconnect comes back to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Showing<'a> {
+    pub page: Option<u32>,
+    pub account: Option<&'a str>,
+    pub card: Option<&'a str>,
+}
+
+/// A page of the cards: the organization default first, then every brand, each with the app its
+/// accounts connect through and its accounts on this page ([`ACCOUNTS_PER_PAGE`] at most, so
+/// the page costs the same for 5 accounts or 500). Two round trips to the database: what the
+/// page is (credentials, brands, counts per card, and the place of an account to show), then
+/// the page's accounts.
+pub async fn overview(state: &AppState, viewer: &Viewer, showing: Showing<'_>) -> Result<AccountsOverview, AppError> {
     let pool = state.db.pool();
-    let creds = credentials::summaries(pool, &viewer.org_id).await?;
+    let org_id = &viewer.org_id;
+    let place = async {
+        match (showing.page, showing.account) {
+            (None, Some(a)) => accounts::place_on_card(pool, org_id, a).await,
+            _ => Ok(None),
+        }
+    };
+    let (creds, brands, counts, place) = tokio::try_join!(
+        credentials::summaries(pool, org_id),
+        brands::list(pool, org_id),
+        accounts::counts_by_card(pool, org_id),
+        place,
+    )?;
+    let card_keys: Vec<Option<&str>> =
+        std::iter::once(None).chain(brands.iter().map(|b| Some(b.id.as_str()))).collect();
+    let card_of = |brand_id: Option<&str>| card_keys.iter().position(|k| *k == brand_id);
+    let counts: Vec<u32> = card_keys
+        .iter()
+        .map(|k| counts.iter().find(|(b, _)| b.as_deref() == *k).map_or(0, |(_, n)| u32::try_from(*n).unwrap_or(0)))
+        .collect();
+    let page = match (showing.page, place, showing.card) {
+        (Some(p), _, _) => p,
+        (None, Some((brand_id, at)), _) => card_of(brand_id.as_deref())
+            .map_or(1, |c| page_of(&counts, ACCOUNTS_PER_PAGE, c, u32::try_from(at).unwrap_or(0))),
+        (None, None, Some(card)) => card_of(Some(card).filter(|c| *c != "default"))
+            .map_or(1, |c| page_of(&counts, ACCOUNTS_PER_PAGE, c, 0)),
+        (None, None, None) => 1,
+    };
+    let (pages, slices) = page_layout(&counts, ACCOUNTS_PER_PAGE, page);
+    let page = page.clamp(1, pages);
+    let shown = accounts::in_card_order(pool, org_id, (page - 1) * ACCOUNTS_PER_PAGE, ACCOUNTS_PER_PAGE).await?;
     let app_of = |brand_id: Option<&str>| {
         credentials::applying(&creds, brand_id).map(|(c, source)| CardApp {
             client_id_preview: c.client_id_preview.clone(),
             own: source == AppSource::Own,
         })
     };
-    let accounts = accounts::list(pool, &viewer.org_id).await?;
-    let on_card =
-        |brand_id: Option<&str>| accounts.iter().filter(|a| a.brand_id.as_deref() == brand_id).cloned().collect();
-    let mut cards = vec![PlatformCard {
-        brand_id: None,
-        title: "Organization default".to_owned(),
-        app: app_of(None),
-        accounts: on_card(None),
-    }];
-    for b in brands::list(pool, &viewer.org_id).await? {
-        cards.push(PlatformCard {
-            app: app_of(Some(&b.id)),
-            accounts: on_card(Some(&b.id)),
-            brand_id: Some(b.id),
-            title: b.name,
-        });
-    }
+    let cards = slices
+        .into_iter()
+        .map(|slice| {
+            let brand_id = card_keys[slice.card];
+            PlatformCard {
+                brand_id: brand_id.map(str::to_owned),
+                title: match slice.card {
+                    0 => "Organization default".to_owned(),
+                    i => brands[i - 1].name.clone(),
+                },
+                app: app_of(brand_id),
+                accounts: shown.iter().filter(|a| a.brand_id.as_deref() == brand_id).cloned().collect(),
+                account_count: counts[slice.card],
+                shown_from: slice.from,
+            }
+        })
+        .collect();
     Ok(AccountsOverview {
         callback_url: callback_url(&state.config.public_url),
         scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         cards,
         can_manage_credentials: viewer.role.may(Action::ManageCredentials),
         can_disconnect: viewer.role.may(Action::DisconnectAccount),
+        page,
+        pages,
+        account_total: counts.iter().sum(),
     })
 }
 

@@ -102,10 +102,17 @@ fn parse_pair(client_id: &str, client_secret: &str) -> Result<(ClientId, ClientS
 /// Everything the settings page shows.
 pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> Result<TwitterSettings, AppError> {
     let pool = state.db.pool();
-    let saved = credentials::list(pool, &state.vault, &viewer.org_id).await?;
+    let org_id = &viewer.org_id;
+    // Independent reads, in flight together: the page waits for one round trip, not four.
+    let (saved, brands, audit, accounts) = tokio::try_join!(
+        credentials::list(pool, &state.vault, org_id),
+        brands::list(pool, org_id),
+        crate::server::store::audit::recent(pool, org_id, crate::server::store::audit::PAGE),
+        crate::server::store::accounts::list(pool, org_id),
+    )?;
+    let to_reconnect = crate::server::store::accounts::to_reconnect_among(accounts, &brands);
     let (default, overrides): (Vec<_>, Vec<_>) = saved.into_iter().partition(|c| c.brand_id.is_none());
-    let brands = brands::list(pool, &viewer.org_id)
-        .await?
+    let brands = brands
         .into_iter()
         .map(|b| BrandCredentials {
             own: overrides.iter().find(|c| c.brand_id.as_deref() == Some(b.id.as_str())).cloned(),
@@ -129,10 +136,10 @@ pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> R
         scopes: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         default: default.into_iter().next(),
         brands,
-        audit: crate::server::store::audit::recent(pool, &viewer.org_id, crate::server::store::audit::PAGE).await?,
+        audit,
         pending_tests,
         can_manage: viewer.role.may(Action::ManageCredentials),
-        to_reconnect: crate::server::store::accounts::to_reconnect(pool, &viewer.org_id).await?,
+        to_reconnect,
     })
 }
 

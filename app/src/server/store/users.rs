@@ -26,13 +26,28 @@ pub async fn credentials_by_email(pool: &AnyPool, email: &Email) -> Result<Optio
         .await?)
 }
 
+/// The columns of a [`Viewer`]: `u.id as user_id, u.email, u.role, o.id as org_id, o.name as
+/// org_name` of `users u join organizations o on o.id = u.org_id`. The session store reads them
+/// in the same query as the session ([`sessions`]), so that a page knows who asks in one round trip.
 #[derive(sqlx::FromRow)]
-struct ViewerRow {
-    user_id: String,
-    email: String,
-    role: String,
-    org_id: OrgId,
-    org_name: String,
+pub(crate) struct ViewerRow {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub org_id: OrgId,
+    pub org_name: String,
+}
+
+impl From<ViewerRow> for Viewer {
+    fn from(r: ViewerRow) -> Self {
+        Viewer {
+            user_id: r.user_id,
+            email: r.email,
+            role: Role::parse(&r.role).unwrap_or(Role::Member),
+            org_id: r.org_id,
+            org_name: r.org_name,
+        }
+    }
 }
 
 /// The signed-in user with their organization, if the user still exists.
@@ -45,13 +60,7 @@ pub async fn viewer(pool: &AnyPool, user_id: &str) -> Result<Option<Viewer>, Ser
     .bind(user_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| Viewer {
-        user_id: r.user_id,
-        email: r.email,
-        role: Role::parse(&r.role).unwrap_or(Role::Member),
-        org_id: r.org_id,
-        org_name: r.org_name,
-    }))
+    Ok(row.map(Viewer::from))
 }
 
 /// What `create_with_org` made.

@@ -59,3 +59,43 @@ pub async fn account(base: &str, key: &str, id: &str) -> Value {
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["data"].as_array().unwrap().iter().find(|a| a["id"] == id).cloned().unwrap_or(Value::Null)
 }
+
+/// Stores `n` accounts on a card (X users `seed…`) the way the connect flow stores them, through
+/// the organization's saved credentials: for lists of many accounts without `n` trips through X.
+/// Returns their ids in the order stored.
+pub async fn seed_accounts(w: &World, brand_id: Option<&str>, n: usize) -> Vec<String> {
+    use app::server::{infra::x_client, store::accounts, store::credentials};
+    use secrecy::SecretString;
+    let pool = w.app.state.db.pool();
+    let org = super::org_id(&w.owner).await;
+    let creds = credentials::summaries(pool, &org).await.unwrap();
+    let (cred, _) = credentials::applying(&creds, brand_id).expect("credentials to connect through");
+    let tokens = x_client::Tokens {
+        access_token: SecretString::from("seeded-access"),
+        refresh_token: Some(SecretString::from("seeded-refresh")),
+        expires_in: 7200,
+        scopes: app::domain::SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let user = x_client::XUser {
+            id: format!("9{i:08}"),
+            username: format!("seed{i}"),
+            name: format!("Seed {i}"),
+            profile_image_url: None,
+        };
+        let c = accounts::Connection {
+            org_id: &org,
+            brand_id,
+            user: &user,
+            tokens: &tokens,
+            credential_id: &cred.id,
+            credential_generation: cred.generation,
+            client_id_preview: &cred.client_id_preview,
+            actor: "test",
+            card_label: "seeded",
+        };
+        ids.push(accounts::store(pool, &w.app.state.vault, c).await.unwrap().account_id);
+    }
+    ids
+}

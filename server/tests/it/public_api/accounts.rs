@@ -5,6 +5,7 @@ use super::*;
 on_both_databases!(
     brands_are_listed_and_created_with_the_app_they_connect_through,
     accounts_are_listed_with_their_state_and_filtered_by_brand,
+    accounts_are_listed_a_page_at_a_time_none_repeated_or_skipped,
     a_connect_link_connects_an_account_from_any_browser_to_its_brand,
     connect_links_are_single_use_expire_and_die_with_their_key,
     a_connect_link_needs_credentials,
@@ -56,7 +57,7 @@ async fn accounts_are_listed_with_their_state_and_filtered_by_brand(b: Backend) 
     assert_eq!(on_coffee.json()["data"], json!([]));
     let unknown = api(&w.app.base, "GET", "/v1/accounts?brand_id=brd_nope", &key, None).await;
     assert_eq!(unknown.status, 404);
-    let odd = api(&w.app.base, "GET", "/v1/accounts?limit=5", &key, None).await;
+    let odd = api(&w.app.base, "GET", "/v1/accounts?page=2", &key, None).await;
     assert_eq!(odd.status, 400, "{}", odd.body);
     // Marked: the state says why and since when.
     app::server::store::accounts::mark_needs_reconnection(
@@ -72,6 +73,84 @@ async fn accounts_are_listed_with_their_state_and_filtered_by_brand(b: Backend) 
     assert_eq!(a["needs_reconnection"]["reason"], "refresh_refused");
     assert!(a["needs_reconnection"]["since"].as_str().unwrap().ends_with('Z'));
     assert!(a["needs_reconnection"]["message"].as_str().unwrap().contains("Reconnect"));
+}
+
+/// Follows `next_cursor` from `first` (a path with its query, no cursor) to the end; every page's
+/// ids in order.
+async fn pages(w: &World, key: &str, first: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            None => first.to_owned(),
+            Some(c) => format!("{first}&cursor={c}"),
+        };
+        let r = api(&w.app.base, "GET", &path, key, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let page = r.json();
+        out.push(page["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect());
+        assert_eq!(page["has_more"].as_bool().unwrap(), !page["next_cursor"].is_null(), "{page}");
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+        assert!(out.len() < 50, "the pages end");
+    }
+}
+
+async fn accounts_are_listed_a_page_at_a_time_none_repeated_or_skipped(b: Backend) {
+    let (w, key, first) = with_account(b).await;
+    let coffee = brand(&w.owner, "Coffee").await;
+    // Seeded within one second: the order falls back on the id, which the cursor must carry too.
+    let mut on_default = seed_accounts(&w, None, 6).await;
+    let on_coffee = seed_accounts(&w, Some(&coffee), 3).await;
+    on_default.push(first);
+    let whole = api(&w.app.base, "GET", "/v1/accounts", &key, None).await.json();
+    assert_eq!(whole["has_more"], false);
+    assert_eq!(whole["next_cursor"], Value::Null);
+    let all: Vec<String> = whole["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(all.len(), 10, "without limit, up to 100 in one page");
+
+    let paged = pages(&w, &key, "/v1/accounts?limit=4").await;
+    assert_eq!(paged.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
+    assert_eq!(paged.concat(), all, "the pages, end to end, are the whole list in its order");
+    let by_brand = pages(&w, &key, &format!("/v1/accounts?brand_id={coffee}&limit=2")).await;
+    let mut expected = on_coffee.clone();
+    expected.sort_by_key(|id| all.iter().position(|a| a == id));
+    assert_eq!(by_brand.concat(), expected, "the brand filter pages too");
+    assert_eq!(by_brand.len(), 2);
+
+    // An account disconnected between two pages moves nothing: the next page starts where the
+    // last one ended, not at an offset.
+    let r = api(&w.app.base, "GET", "/v1/accounts?limit=3", &key, None).await.json();
+    let cursor = r["next_cursor"].as_str().unwrap().to_owned();
+    let gone = &all[1];
+    let d = api(&w.app.base, "DELETE", &format!("/v1/accounts/{gone}"), &key, None).await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    let next = api(&w.app.base, "GET", &format!("/v1/accounts?limit=3&cursor={cursor}"), &key, None).await.json();
+    let next: Vec<&str> = next["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(next, all[3..6].iter().map(String::as_str).collect::<Vec<_>>());
+
+    // What is no page of accounts is refused, saying what is allowed.
+    for (query, status, field) in [
+        ("limit=0", 422, "limit"),
+        ("limit=101", 422, "limit"),
+        ("limit=-1", 400, ""),
+        ("limit=ten", 400, ""),
+        ("cursor=not-a-cursor", 422, "cursor"),
+        ("cursor=%00", 422, "cursor"),
+        ("cursor=YWJjOnhhY18x", 422, "cursor"), // base64url of "abc:xac_1"
+    ] {
+        let r = api(&w.app.base, "GET", &format!("/v1/accounts?{query}"), &key, None).await;
+        assert_eq!(r.status, status, "{query}: {}", r.body);
+        if field.is_empty() {
+            assert_eq!(error_code(&r), "bad_request", "{query}");
+            assert!(error_message(&r).contains("limit (a number from 1 to 100)"), "{}", r.body);
+        } else {
+            assert_eq!(error_code(&r), "validation", "{query}");
+            assert_eq!(r.json()["error"]["field"], field, "{query}: {}", r.body);
+        }
+    }
 }
 
 // ---- connect links ---------------------------------------------------------------------------

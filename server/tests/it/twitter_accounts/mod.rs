@@ -20,3 +20,4 @@ use crate::common::connect::*;
 
 mod connecting;
 mod lifecycle;
+mod many;

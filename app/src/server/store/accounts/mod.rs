@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
-use crate::domain::{AccountToReconnect, AccountView, OrgId, ReconnectMark, ReconnectReason, missing_scopes};
+use crate::domain::{AccountToReconnect, AccountView, BrandView, OrgId, ReconnectMark, ReconnectReason, missing_scopes};
 use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -47,8 +47,18 @@ pub const FIELD_REFRESH: &str = "refresh_token";
 /// The actor named in the audit trail for what Perch found on its own.
 const PERCH: &str = "Perch";
 
-const VIEW_COLUMNS: &str = "a.id, a.brand_id, a.x_user_id, a.username, a.name, a.profile_image_url, a.credential_id, \
-     a.credential_generation, a.client_id_preview, a.scopes, a.status, a.status_reason, a.status_at, a.connected_at, a.updated_at";
+/// An account as pages and the API show it, with what its state is computed against: the
+/// generation of the credentials that issued its tokens now (null once they are gone), and
+/// whether any saved credentials apply to its card. One query, whatever the page.
+const VIEW_COLUMNS: &str = "a.id, a.brand_id, a.x_user_id, a.username, a.name, a.profile_image_url, \
+     a.credential_generation, a.client_id_preview, a.scopes, a.status, a.status_reason, a.status_at, a.connected_at, a.updated_at, \
+     c.generation as current_generation, \
+     cast(case when exists (select 1 from twitter_credentials d where d.org_id = a.org_id \
+       and (d.brand_id is null or d.brand_id = a.brand_id)) then 1 else 0 end as bigint) as app_applies";
+
+/// What [`VIEW_COLUMNS`] are selected from.
+const VIEW_FROM: &str =
+    "twitter_accounts a left join twitter_credentials c on c.id = a.credential_id and c.org_id = a.org_id";
 
 #[derive(sqlx::FromRow)]
 struct ViewRow {
@@ -58,7 +68,6 @@ struct ViewRow {
     username: String,
     name: String,
     profile_image_url: Option<String>,
-    credential_id: String,
     credential_generation: i64,
     client_id_preview: String,
     scopes: String,
@@ -67,6 +76,8 @@ struct ViewRow {
     status_at: Option<i64>,
     connected_at: i64,
     updated_at: i64,
+    current_generation: Option<i64>,
+    app_applies: i64,
 }
 
 /// Only X's image host: anything else would let a profile URL make the browser call elsewhere.
@@ -78,6 +89,19 @@ fn split_scopes(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
 }
 
+/// Why the tokens of an account, issued by credentials of `generation`, no longer work with
+/// what is saved, if they do not: `current` is the generation of those credentials now (`None`
+/// once they were removed or replaced by another app), `app_applies` whether any saved
+/// credentials apply to the account's card.
+fn staleness(current: Option<i64>, app_applies: bool, generation: i64) -> Option<ReconnectReason> {
+    match current {
+        Some(c) if c > generation => Some(ReconnectReason::SecretRotated),
+        Some(_) => None,
+        None if app_applies => Some(ReconnectReason::AppReplaced),
+        None => Some(ReconnectReason::CredentialsRemoved),
+    }
+}
+
 /// What the organization's credentials are now, to tell which accounts' tokens are stale.
 struct CredentialsNow(Vec<credentials::Summary>);
 
@@ -86,25 +110,17 @@ impl CredentialsNow {
         Ok(Self(credentials::summaries(pool, org_id).await?))
     }
 
-    /// Why the tokens of an account issued by (`credential_id`, `generation`) no longer work
-    /// with what is saved, if they do not.
+    /// [`staleness`] of an account issued by (`credential_id`, `generation`) on `brand_id`'s card.
     fn staleness(&self, brand_id: Option<&str>, credential_id: &str, generation: i64) -> Option<ReconnectReason> {
-        match self.0.iter().find(|c| c.id == credential_id) {
-            Some(c) if c.generation > generation => Some(ReconnectReason::SecretRotated),
-            Some(_) => None,
-            None => {
-                let applies = self
-                    .0
-                    .iter()
-                    .any(|c| c.brand_id.is_none() || (brand_id.is_some() && c.brand_id.as_deref() == brand_id));
-                Some(if applies { ReconnectReason::AppReplaced } else { ReconnectReason::CredentialsRemoved })
-            }
-        }
+        let current = self.0.iter().find(|c| c.id == credential_id).map(|c| c.generation);
+        let applies =
+            self.0.iter().any(|c| c.brand_id.is_none() || (brand_id.is_some() && c.brand_id.as_deref() == brand_id));
+        staleness(current, applies, generation)
     }
 }
 
 impl ViewRow {
-    fn into_view(self, now_creds: &CredentialsNow) -> AccountView {
+    fn into_view(self) -> AccountView {
         let scopes = split_scopes(&self.scopes);
         let needs_reconnection = (Status::of(&self.status) == Status::NeedsReconnection).then(|| ReconnectMark {
             reason: self
@@ -115,7 +131,7 @@ impl ViewRow {
             at: self.status_at.unwrap_or(self.updated_at),
         });
         let will_need_reconnection = if needs_reconnection.is_none() {
-            now_creds.staleness(self.brand_id.as_deref(), &self.credential_id, self.credential_generation)
+            staleness(self.current_generation, self.app_applies != 0, self.credential_generation)
         } else {
             None
         };
@@ -140,32 +156,120 @@ impl ViewRow {
 /// Every account of the organization, oldest first.
 pub async fn list(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountView>, ServerError> {
     let rows: Vec<ViewRow> = sqlx::query_as(&format!(
-        "select {VIEW_COLUMNS} from twitter_accounts a where a.org_id = $1 order by a.connected_at, a.id"
+        "select {VIEW_COLUMNS} from {VIEW_FROM} where a.org_id = $1 order by a.connected_at, a.id"
     ))
     .bind(org_id)
     .fetch_all(pool)
     .await?;
-    let now_creds = CredentialsNow::load(pool, org_id).await?;
-    Ok(rows.into_iter().map(|r| r.into_view(&now_creds)).collect())
+    Ok(rows.into_iter().map(ViewRow::into_view).collect())
+}
+
+/// Where a page of [`list_page`] starts: after the account connected at `connected_at` with id
+/// `id` (the last one of the previous page). The order is `(connected_at, id)`, so a page never
+/// repeats or skips an account when others are connected or disconnected between two pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct After {
+    pub connected_at: i64,
+    pub id: String,
+}
+
+/// Up to `limit` accounts of the organization (of one brand, with `brand_id`), oldest first,
+/// starting after `after`; and whether more follow. One query for the page (it reads one row more
+/// than it answers, to know).
+pub async fn list_page(
+    pool: &AnyPool,
+    org_id: &OrgId,
+    brand_id: Option<&str>,
+    after: Option<&After>,
+    limit: u32,
+) -> Result<(Vec<AccountView>, bool), ServerError> {
+    let rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "select {VIEW_COLUMNS} from {VIEW_FROM} where a.org_id = $1
+         and ($2 is null or a.brand_id = $2)
+         and ($3 is null or a.connected_at > $3 or (a.connected_at = $3 and a.id > $4))
+         order by a.connected_at, a.id limit $5"
+    ))
+    .bind(org_id)
+    .bind(brand_id)
+    .bind(after.map(|a| a.connected_at))
+    .bind(after.map(|a| a.id.as_str()))
+    .bind(i64::from(limit) + 1)
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() > limit as usize;
+    Ok((rows.into_iter().take(limit as usize).map(ViewRow::into_view).collect(), more))
+}
+
+/// How many accounts each card of the organization has: `(brand_id, count)`, the organization
+/// default's under `None`; cards without accounts are absent.
+pub async fn counts_by_card(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<(Option<String>, i64)>, ServerError> {
+    Ok(sqlx::query_as("select brand_id, count(*) from twitter_accounts where org_id = $1 group by brand_id")
+        .bind(org_id)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The organization's accounts in the accounts page's order, `limit` of them from `offset`: the
+/// default card's first, then each brand's in the brands' order (`brands::list`), each card's
+/// oldest first.
+pub async fn in_card_order(
+    pool: &AnyPool,
+    org_id: &OrgId,
+    offset: u32,
+    limit: u32,
+) -> Result<Vec<AccountView>, ServerError> {
+    let rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "select {VIEW_COLUMNS} from {VIEW_FROM} left join brands b on b.id = a.brand_id where a.org_id = $1
+         order by case when a.brand_id is null then 0 else 1 end, b.name_key, b.id, a.connected_at, a.id
+         limit $2 offset $3"
+    ))
+    .bind(org_id)
+    .bind(i64::from(limit))
+    .bind(i64::from(offset))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(ViewRow::into_view).collect())
+}
+
+/// The card of an account and its place on the card (how many of the card's accounts come
+/// before it), to find the page that shows it.
+pub async fn place_on_card(
+    pool: &AnyPool,
+    org_id: &OrgId,
+    account_id: &str,
+) -> Result<Option<(Option<String>, i64)>, ServerError> {
+    Ok(sqlx::query_as(
+        "select a.brand_id, (select count(*) from twitter_accounts x where x.org_id = a.org_id
+             and coalesce(x.brand_id, '') = coalesce(a.brand_id, '')
+             and (x.connected_at < a.connected_at or (x.connected_at = a.connected_at and x.id < a.id)))
+         from twitter_accounts a where a.org_id = $1 and a.id = $2",
+    )
+    .bind(org_id)
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn get(pool: &AnyPool, org_id: &OrgId, account_id: &str) -> Result<Option<AccountView>, ServerError> {
     let row: Option<ViewRow> =
-        sqlx::query_as(&format!("select {VIEW_COLUMNS} from twitter_accounts a where a.org_id = $1 and a.id = $2"))
+        sqlx::query_as(&format!("select {VIEW_COLUMNS} from {VIEW_FROM} where a.org_id = $1 and a.id = $2"))
             .bind(org_id)
             .bind(account_id)
             .fetch_optional(pool)
             .await?;
-    let now_creds = CredentialsNow::load(pool, org_id).await?;
-    Ok(row.map(|r| r.into_view(&now_creds)))
+    Ok(row.map(ViewRow::into_view))
 }
 
 /// The accounts that need reconnecting, or will on their next API call, with the card each is
 /// on: what the settings page lists right after a save.
 pub async fn to_reconnect(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountToReconnect>, ServerError> {
-    let brands = crate::server::store::brands::list(pool, org_id).await?;
-    Ok(list(pool, org_id)
-        .await?
+    let (brands, accounts) = tokio::try_join!(crate::server::store::brands::list(pool, org_id), list(pool, org_id))?;
+    Ok(to_reconnect_among(accounts, &brands))
+}
+
+/// [`to_reconnect`] of accounts and brands the caller has read already.
+pub fn to_reconnect_among(accounts: Vec<AccountView>, brands: &[BrandView]) -> Vec<AccountToReconnect> {
+    accounts
         .into_iter()
         .filter(|a| a.needs_reconnection.is_some() || a.will_need_reconnection.is_some())
         .map(|a| AccountToReconnect {
@@ -177,7 +281,7 @@ pub async fn to_reconnect(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountT
             username: a.username,
             brand_id: a.brand_id,
         })
-        .collect())
+        .collect()
 }
 
 /// A successful connect, to be stored.
