@@ -17,25 +17,17 @@ fn main() -> std::process::ExitCode {
 /// glibc's malloc, told to give large blocks back. Each password check (argon2id, 19 MiB of
 /// memory) allocates one large block on a blocking thread. By default glibc serves the first from
 /// `mmap` and frees it with `munmap`, but then raises its mmap threshold to that size, so every
-/// later one comes from a per-thread arena that keeps the memory after the free: a minute of
-/// sign-ins left the process at 67-93 MB where it idles at 23. A fixed threshold turns that
-/// adjustment off (blocks of 256 KiB and more always come from `mmap` and go back on free), and
-/// two arenas per core bound what the blocking threads' arenas hold between requests
-/// (docs/benchmarks.md, "Footprint and allocator"). Set before the runtime starts any thread.
+/// later one comes from a per-thread arena that keeps the memory after the free: with that
+/// behaviour forced from the start, a signed-in idle server held 81 MB where it now holds 24. A
+/// fixed threshold turns the adjustment off: blocks of 256 KiB and more always come from `mmap`
+/// and go back on free (docs/benchmarks.md, "Footprint and allocator"). `MALLOC_MMAP_THRESHOLD_`
+/// in the environment, glibc's own setting, wins. Set before the runtime starts any thread.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        // glibc's own variables, when set, are the operator's choice and win.
-        let unset = |name: &str| std::env::var_os(name).is_none();
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: mallopt only sets malloc's parameters; called before any other thread exists.
         unsafe {
-            if unset("MALLOC_MMAP_THRESHOLD_") {
-                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-            }
-            if unset("MALLOC_ARENA_MAX") {
-                libc::mallopt(libc::M_ARENA_MAX, (2 * cores).min(64) as libc::c_int);
-            }
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
         }
     }
 }

@@ -93,7 +93,10 @@ pub async fn list(
     let after = match q.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
         None => None,
         Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            fail(AppError::invalid("cursor", "This is not a cursor from this API: pass a page's next_cursor as it came."))
+            fail(AppError::invalid(
+                "cursor",
+                "This is not a cursor from this API: pass a page's next_cursor as it came.",
+            ))
         })?),
     };
     let pool = state.db.pool();

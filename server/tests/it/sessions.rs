@@ -166,7 +166,11 @@ async fn the_viewer_is_read_with_the_session_on_every_request_and_never_stored(b
     for (round, base) in [&app.base, &second.base].into_iter().enumerate() {
         let name = format!("Renamed {round}");
         sqlx::query("update organizations set name = $1").bind(&name).execute(app.state.db.pool()).await.unwrap();
-        sqlx::query("update users set role = $1").bind(if round == 0 { "admin" } else { "owner" }).execute(app.state.db.pool()).await.unwrap();
+        sqlx::query("update users set role = $1")
+            .bind(if round == 0 { "admin" } else { "owner" })
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
         let viewer = who(&app, base, &cookie).await;
         assert_eq!(viewer["org_name"], name.as_str(), "{viewer}");
         assert_eq!(viewer["role"], if round == 0 { "admin" } else { "owner" }, "{viewer}");

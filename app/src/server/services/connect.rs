@@ -58,8 +58,9 @@ pub async fn overview(state: &AppState, viewer: &Viewer, showing: Showing<'_>) -
         (Some(p), _, _) => p,
         (None, Some((brand_id, at)), _) => card_of(brand_id.as_deref())
             .map_or(1, |c| page_of(&counts, ACCOUNTS_PER_PAGE, c, u32::try_from(at).unwrap_or(0))),
-        (None, None, Some(card)) => card_of(Some(card).filter(|c| *c != "default"))
-            .map_or(1, |c| page_of(&counts, ACCOUNTS_PER_PAGE, c, 0)),
+        (None, None, Some(card)) => {
+            card_of(Some(card).filter(|c| *c != "default")).map_or(1, |c| page_of(&counts, ACCOUNTS_PER_PAGE, c, 0))
+        }
         (None, None, None) => 1,
     };
     let (pages, slices) = page_layout(&counts, ACCOUNTS_PER_PAGE, page);

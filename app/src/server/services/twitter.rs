@@ -104,13 +104,12 @@ pub async fn settings(state: &AppState, viewer: &Viewer, session: &Session) -> R
     let pool = state.db.pool();
     let org_id = &viewer.org_id;
     // Independent reads, in flight together: the page waits for one round trip, not four.
-    let (saved, brands, audit, accounts) = tokio::try_join!(
+    let (saved, brands, audit, to_reconnect) = tokio::try_join!(
         credentials::list(pool, &state.vault, org_id),
         brands::list(pool, org_id),
         crate::server::store::audit::recent(pool, org_id, crate::server::store::audit::PAGE),
-        crate::server::store::accounts::list(pool, org_id),
+        crate::server::store::accounts::to_reconnect(pool, org_id),
     )?;
-    let to_reconnect = crate::server::store::accounts::to_reconnect_among(accounts, &brands);
     let (default, overrides): (Vec<_>, Vec<_>) = saved.into_iter().partition(|c| c.brand_id.is_none());
     let brands = brands
         .into_iter()

@@ -66,19 +66,20 @@ struct MemberRow {
 }
 
 pub async fn settings(pool: &AnyPool, org_id: &OrgId) -> Result<Option<OrgSettings>, ServerError> {
-    let org: Option<(String, String, i64)> =
-        sqlx::query_as("select id, name, created_at from organizations where id = $1")
-            .bind(org_id)
-            .fetch_optional(pool)
-            .await?;
-    let Some((id, name, created_at)) = org else { return Ok(None) };
-    let members: Vec<MemberRow> =
-        sqlx::query_as("select id, email, role, created_at from users where org_id = $1 order by created_at, email")
-            .bind(org_id)
-            .fetch_all(pool)
-            .await?;
-    let brand_count: i64 =
-        sqlx::query_scalar("select count(*) from brands where org_id = $1").bind(org_id).fetch_one(pool).await?;
+    // The organization with its brand count, and its members: two queries in flight together.
+    let org = sqlx::query_as::<_, (String, String, i64, i64)>(
+        "select o.id, o.name, o.created_at, (select count(*) from brands b where b.org_id = o.id)
+         from organizations o where o.id = $1",
+    )
+    .bind(org_id)
+    .fetch_optional(pool);
+    let members = sqlx::query_as::<_, MemberRow>(
+        "select id, email, role, created_at from users where org_id = $1 order by created_at, email",
+    )
+    .bind(org_id)
+    .fetch_all(pool);
+    let (org, members) = tokio::try_join!(org, members)?;
+    let Some((id, name, created_at, brand_count)) = org else { return Ok(None) };
     Ok(Some(OrgSettings {
         org_id: id,
         name,

@@ -108,7 +108,8 @@ async fn accounts_are_listed_a_page_at_a_time_none_repeated_or_skipped(b: Backen
     let whole = api(&w.app.base, "GET", "/v1/accounts", &key, None).await.json();
     assert_eq!(whole["has_more"], false);
     assert_eq!(whole["next_cursor"], Value::Null);
-    let all: Vec<String> = whole["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    let all: Vec<String> =
+        whole["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(all.len(), 10, "without limit, up to 100 in one page");
 
     let paged = pages(&w, &key, "/v1/accounts?limit=4").await;

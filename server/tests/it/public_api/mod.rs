@@ -8,7 +8,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::api::{account, api, api_client, error_code, error_message, new_key, post, seed_accounts, with_account};
+use crate::common::api::{
+    account, api, api_client, error_code, error_message, new_key, post, seed_accounts, with_account,
+};
 use crate::common::connect::*;
 use crate::common::leaks::{assert_no_secret, at_rest, capture, logs};
 use crate::common::{Backend, Reply, TestApp, brand, send};

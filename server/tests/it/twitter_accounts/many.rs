@@ -41,10 +41,17 @@ async fn the_accounts_page_pages_hundreds_of_accounts_and_shows_each_result_wher
         }
     };
     let (p1, p2, p3) = (page(1).await, page(2).await, page(3).await);
-    assert_eq!((p1["page"].as_u64(), p1["pages"].as_u64(), p1["account_total"].as_u64()), (Some(1), Some(3), Some(115)));
+    assert_eq!(
+        (p1["page"].as_u64(), p1["pages"].as_u64(), p1["account_total"].as_u64()),
+        (Some(1), Some(3), Some(115))
+    );
     let d = "default".to_owned();
     assert_eq!(shown(&p1).0, [(d.clone(), 60, 0)]);
-    assert_eq!(shown(&p2).0, [(d, 60, 50), (alpha.clone(), 0, 0), (beta.clone(), 55, 0)], "an empty card where its accounts would be");
+    assert_eq!(
+        shown(&p2).0,
+        [(d, 60, 50), (alpha.clone(), 0, 0), (beta.clone(), 55, 0)],
+        "an empty card where its accounts would be"
+    );
     assert_eq!(shown(&p3).0, [(beta.clone(), 55, 40)]);
     let pages: Vec<Vec<String>> = [&p1, &p2, &p3].iter().map(|p| shown(p).1).collect();
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 15]);

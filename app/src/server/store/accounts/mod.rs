@@ -5,7 +5,7 @@
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
-use crate::domain::{AccountToReconnect, AccountView, BrandView, OrgId, ReconnectMark, ReconnectReason, missing_scopes};
+use crate::domain::{AccountToReconnect, AccountView, OrgId, ReconnectMark, ReconnectReason, missing_scopes};
 use crate::server::infra::db::{begin_org_write, begin_write};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
@@ -260,28 +260,28 @@ pub async fn get(pool: &AnyPool, org_id: &OrgId, account_id: &str) -> Result<Opt
     Ok(row.map(ViewRow::into_view))
 }
 
-/// The accounts that need reconnecting, or will on their next API call, with the card each is
-/// on: what the settings page lists right after a save.
+/// The accounts that need reconnecting, or will on their next API call (their credentials were
+/// rotated, replaced or removed since they connected), with the card each is on: what the
+/// settings page lists right after a save. One query, which reads only those accounts: an
+/// agency's hundreds of working accounts cost nothing here.
 pub async fn to_reconnect(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountToReconnect>, ServerError> {
-    let (brands, accounts) = tokio::try_join!(crate::server::store::brands::list(pool, org_id), list(pool, org_id))?;
-    Ok(to_reconnect_among(accounts, &brands))
-}
-
-/// [`to_reconnect`] of accounts and brands the caller has read already.
-pub fn to_reconnect_among(accounts: Vec<AccountView>, brands: &[BrandView]) -> Vec<AccountToReconnect> {
-    accounts
+    let rows: Vec<(String, Option<String>, String, Option<String>)> = sqlx::query_as(&format!(
+        "select a.id, a.brand_id, a.username, b.name from {VIEW_FROM} left join brands b on b.id = a.brand_id
+         where a.org_id = $1 and (a.status <> 'connected' or c.generation is null or c.generation > a.credential_generation)
+         order by case when a.brand_id is null then 0 else 1 end, b.name_key, b.id, a.connected_at, a.id"
+    ))
+    .bind(org_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
         .into_iter()
-        .filter(|a| a.needs_reconnection.is_some() || a.will_need_reconnection.is_some())
-        .map(|a| AccountToReconnect {
-            card: match &a.brand_id {
-                None => "Organization default".to_owned(),
-                Some(b) => brands.iter().find(|x| x.id == *b).map(|x| x.name.clone()).unwrap_or_default(),
-            },
-            id: a.id,
-            username: a.username,
-            brand_id: a.brand_id,
+        .map(|(id, brand_id, username, brand_name)| AccountToReconnect {
+            card: if brand_id.is_none() { "Organization default".to_owned() } else { brand_name.unwrap_or_default() },
+            id,
+            username,
+            brand_id,
         })
-        .collect()
+        .collect())
 }
 
 /// A successful connect, to be stored.
