@@ -69,6 +69,8 @@ export default defineConfig({
         PERCH_X_AUTHORIZE_URL: `${fakeXURL}/i/oauth2/authorize`,
         // Each test's page sends an X-Forwarded-For of its own (tests/helpers.ts).
         PERCH_TRUSTED_PROXIES: '127.0.0.1',
+        // The accounts pager test connects 51 accounts within a minute (the default allows 30).
+        PERCH_CONNECT_RATE_LIMIT: '120',
         RUST_LOG: process.env.RUST_LOG ?? 'info',
       },
     },

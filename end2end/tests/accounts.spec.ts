@@ -190,6 +190,62 @@ test.describe('X accounts', () => {
     expect(errors).toEqual([]);
   });
 
+  // An agency's accounts come 50 to a page. 51 accounts are connected through the dashboard's own
+  // Connect flow, hop by hop in the page's session (the browser is not needed for each), then the
+  // user pages through them, with links that work with and without JavaScript.
+  test('51 accounts come on two pages, with links between them', async ({ page, request }, testInfo) => {
+    test.setTimeout(120_000);
+    const errors = watchConsole(page);
+    await signUp(page, testInfo, 'Paged Agency', uniqueEmail(testInfo));
+    const app = await registerApp(request);
+    await saveCredentials(page, app);
+    const tag = `${Date.now()}`.slice(-8);
+    for (let i = 0; i < 51; i++) {
+      const user = { id: `7${tag}${String(i).padStart(3, '0')}`, name: `Paged ${i}`, username: `paged${tag}_${i}` };
+      expect((await request.post(`${fakeXURL}/_fake/users`, { data: user })).status()).toBe(201);
+      const connect = await page.request.post(`${baseURL}/oauth/connect/twitter`, {
+        form: { brand_id: 'default' },
+        headers: { origin: baseURL },
+        maxRedirects: 0,
+      });
+      expect(connect.status(), await connect.text()).toBe(303);
+      const authorize = new URL(connect.headers()['location']);
+      const form = new URLSearchParams(authorize.searchParams);
+      form.append('decision', 'authorize');
+      form.append('user_id', user.id);
+      for (const scope of authorize.searchParams.get('scope')!.split(' ')) form.append('granted', scope);
+      const decided = await request.post(`${fakeXURL}/i/oauth2/authorize/decision`, {
+        data: form.toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        maxRedirects: 0,
+      });
+      expect(decided.status()).toBe(302);
+      const back = await page.request.get(decided.headers()['location'], { maxRedirects: 0 });
+      expect(back.headers()['location']).toMatch(/connect=connected/);
+    }
+
+    await visit(page, testInfo, '/accounts');
+    const pager = page.getByRole('navigation', { name: 'Pages of X accounts' }).first();
+    await expect(pager).toContainText('Page 1 of 2 · 51 accounts');
+    await expect(page.locator('li.account')).toHaveCount(50);
+    await expect(pager.getByRole('link', { name: '← Previous' })).toHaveCount(0);
+    await expect(page.locator('.card-range')).toHaveText('Accounts 1–50 of 51 on this card');
+    await pager.getByRole('link', { name: 'Next →' }).click();
+    await expect(page).toHaveURL(/\/accounts\?page=2$/);
+    await settled(page, testInfo);
+    await expect(page.getByRole('navigation', { name: 'Pages of X accounts' }).first()).toContainText('Page 2 of 2 · 51 accounts');
+    await expect(page.locator('li.account')).toHaveCount(1);
+    await expect(page.locator('.card-range')).toHaveText('Accounts 51–51 of 51 on this card');
+    const last = await page.locator('li.account').getAttribute('data-username');
+    expect(last).toMatch(new RegExp(`^paged${tag}_`));
+    await page.getByRole('navigation', { name: 'Pages of X accounts' }).first().getByRole('link', { name: '← Previous' }).click();
+    await expect(page).toHaveURL(/\/accounts\?page=1$/);
+    await expect(page.locator('li.account')).toHaveCount(50);
+    // Every account is on exactly one of the two pages.
+    await expect(page.locator(`li.account[data-username="${last}"]`)).toHaveCount(0);
+    expect(errors).toEqual([]);
+  });
+
   test('a card without any X app links to the settings page instead of going to X', async ({ page }, testInfo) => {
     await signUp(page, testInfo, 'No App Agency', uniqueEmail(testInfo));
     await visit(page, testInfo, '/accounts');
