@@ -95,11 +95,8 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .test_before_acquire(false)
-                    .connect_with(opts)
-                    .await?;
+                let pool =
+                    SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(opts).await?;
                 (Typed::Sqlite(pool), 8)
             }
             Backend::Postgres => {
