@@ -58,8 +58,9 @@ fn decode_cursor(cursor: &str) -> Option<accounts::After> {
 /// Connected X accounts, with their state
 ///
 /// Oldest first, a page at a time: pass a page's `next_cursor` as `cursor` to get the next one.
-/// Accounts connected while a client pages through appear on a later page; none is repeated or
-/// skipped.
+/// Each page starts right after the last account of the one before (not at an offset), so no
+/// account is listed twice and none that exists throughout is skipped, whatever is connected or
+/// disconnected in between.
 #[utoipa::path(
     get,
     path = "/v1/accounts",
