@@ -47,18 +47,36 @@ pub const FIELD_REFRESH: &str = "refresh_token";
 /// The actor named in the audit trail for what Perch found on its own.
 const PERCH: &str = "Perch";
 
+/// Whether any saved credentials apply to account `a`'s card (its brand's own, or the
+/// organization default), as 0 or 1: with `c.generation` (the issuing credentials now, from
+/// [`VIEW_FROM`]), what [`staleness`] is computed from. A macro, for `concat!` into the queries
+/// that read an account's state (here and in [`tokens`]).
+macro_rules! app_applies_column {
+    () => {
+        "cast(case when exists (select 1 from twitter_credentials d where d.org_id = a.org_id \
+         and (d.brand_id is null or d.brand_id = a.brand_id)) then 1 else 0 end as bigint) as app_applies"
+    };
+}
+use app_applies_column;
+
 /// An account as pages and the API show it, with what its state is computed against: the
 /// generation of the credentials that issued its tokens now (null once they are gone), and
 /// whether any saved credentials apply to its card. One query, whatever the page.
-const VIEW_COLUMNS: &str = "a.id, a.brand_id, a.x_user_id, a.username, a.name, a.profile_image_url, \
-     a.credential_generation, a.client_id_preview, a.scopes, a.status, a.status_reason, a.status_at, a.connected_at, a.updated_at, \
-     c.generation as current_generation, \
-     cast(case when exists (select 1 from twitter_credentials d where d.org_id = a.org_id \
-       and (d.brand_id is null or d.brand_id = a.brand_id)) then 1 else 0 end as bigint) as app_applies";
+const VIEW_COLUMNS: &str = concat!(
+    "a.id, a.brand_id, a.x_user_id, a.username, a.name, a.profile_image_url, a.credential_generation, \
+     a.client_id_preview, a.scopes, a.status, a.status_reason, a.status_at, a.connected_at, a.updated_at, \
+     c.generation as current_generation, ",
+    app_applies_column!()
+);
 
-/// What [`VIEW_COLUMNS`] are selected from.
+/// An account and the credentials that issued its tokens, as they are now.
 const VIEW_FROM: &str =
     "twitter_accounts a left join twitter_credentials c on c.id = a.credential_id and c.org_id = a.org_id";
+
+/// The accounts page's order (with `brands b` joined): the default card's accounts first, then
+/// each brand's in the brands' order (`brands::list`), each card's oldest first.
+const CARD_ORDER: &str =
+    "order by case when a.brand_id is null then 0 else 1 end, b.name_key, b.id, a.connected_at, a.id";
 
 #[derive(sqlx::FromRow)]
 struct ViewRow {
@@ -93,29 +111,12 @@ fn split_scopes(s: &str) -> Vec<String> {
 /// what is saved, if they do not: `current` is the generation of those credentials now (`None`
 /// once they were removed or replaced by another app), `app_applies` whether any saved
 /// credentials apply to the account's card.
-fn staleness(current: Option<i64>, app_applies: bool, generation: i64) -> Option<ReconnectReason> {
+pub(super) fn staleness(current: Option<i64>, app_applies: bool, generation: i64) -> Option<ReconnectReason> {
     match current {
         Some(c) if c > generation => Some(ReconnectReason::SecretRotated),
         Some(_) => None,
         None if app_applies => Some(ReconnectReason::AppReplaced),
         None => Some(ReconnectReason::CredentialsRemoved),
-    }
-}
-
-/// What the organization's credentials are now, to tell which accounts' tokens are stale.
-struct CredentialsNow(Vec<credentials::Summary>);
-
-impl CredentialsNow {
-    async fn load(pool: &AnyPool, org_id: &OrgId) -> Result<Self, ServerError> {
-        Ok(Self(credentials::summaries(pool, org_id).await?))
-    }
-
-    /// [`staleness`] of an account issued by (`credential_id`, `generation`) on `brand_id`'s card.
-    fn staleness(&self, brand_id: Option<&str>, credential_id: &str, generation: i64) -> Option<ReconnectReason> {
-        let current = self.0.iter().find(|c| c.id == credential_id).map(|c| c.generation);
-        let applies =
-            self.0.iter().any(|c| c.brand_id.is_none() || (brand_id.is_some() && c.brand_id.as_deref() == brand_id));
-        staleness(current, applies, generation)
     }
 }
 
@@ -220,8 +221,7 @@ pub async fn in_card_order(
 ) -> Result<Vec<AccountView>, ServerError> {
     let rows: Vec<ViewRow> = sqlx::query_as(&format!(
         "select {VIEW_COLUMNS} from {VIEW_FROM} left join brands b on b.id = a.brand_id where a.org_id = $1
-         order by case when a.brand_id is null then 0 else 1 end, b.name_key, b.id, a.connected_at, a.id
-         limit $2 offset $3"
+         {CARD_ORDER} limit $2 offset $3"
     ))
     .bind(org_id)
     .bind(i64::from(limit))
@@ -268,7 +268,7 @@ pub async fn to_reconnect(pool: &AnyPool, org_id: &OrgId) -> Result<Vec<AccountT
     let rows: Vec<(String, Option<String>, String, Option<String>)> = sqlx::query_as(&format!(
         "select a.id, a.brand_id, a.username, b.name from {VIEW_FROM} left join brands b on b.id = a.brand_id
          where a.org_id = $1 and (a.status <> 'connected' or c.generation is null or c.generation > a.credential_generation)
-         order by case when a.brand_id is null then 0 else 1 end, b.name_key, b.id, a.connected_at, a.id"
+         {CARD_ORDER}"
     ))
     .bind(org_id)
     .fetch_all(pool)
@@ -563,17 +563,11 @@ mod tests {
 
     #[test]
     fn staleness_follows_the_issuing_credentials() {
-        let saved = |id: &str, brand_id: Option<&str>, generation| credentials::Summary {
-            id: id.into(),
-            brand_id: brand_id.map(Into::into),
-            generation,
-            client_id_preview: "AAAAAA".into(),
-        };
-        let now = CredentialsNow(vec![saved("xcr_d", None, 2), saved("xcr_b", Some("brd_1"), 1)]);
-        assert_eq!(now.staleness(None, "xcr_d", 2), None);
-        assert_eq!(now.staleness(None, "xcr_d", 1), Some(ReconnectReason::SecretRotated));
-        assert_eq!(now.staleness(Some("brd_1"), "xcr_old", 1), Some(ReconnectReason::AppReplaced));
-        let none = CredentialsNow(vec![]);
-        assert_eq!(none.staleness(Some("brd_1"), "xcr_old", 1), Some(ReconnectReason::CredentialsRemoved));
+        // Issued by generation 2 of the default's credentials, which are still at 2, then at 1.
+        assert_eq!(staleness(Some(2), true, 2), None);
+        assert_eq!(staleness(Some(2), true, 1), Some(ReconnectReason::SecretRotated));
+        // The issuing record is gone: other credentials apply to the card, or none do.
+        assert_eq!(staleness(None, true, 1), Some(ReconnectReason::AppReplaced));
+        assert_eq!(staleness(None, false, 1), Some(ReconnectReason::CredentialsRemoved));
     }
 }

@@ -19,7 +19,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyPool;
 
-use super::{CredentialsNow, FIELD_ACCESS, FIELD_REFRESH, Status, mark_needs_reconnection, split_scopes};
+use super::{
+    FIELD_ACCESS, FIELD_REFRESH, Status, app_applies_column, mark_needs_reconnection, split_scopes, staleness,
+};
 use crate::domain::OrgId;
 use crate::domain::ReconnectReason;
 use crate::server::AppState;
@@ -84,7 +86,6 @@ pub enum UseError {
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
-    brand_id: Option<String>,
     x_user_id: String,
     username: String,
     credential_id: String,
@@ -101,17 +102,23 @@ struct TokenRow {
     /// The generation of the credentials that issued the tokens, as saved now; `None` once that
     /// record was replaced or removed.
     current_generation: Option<i64>,
+    /// 1 when any saved credentials apply to the account's card, else 0.
+    app_applies: i64,
 }
 
 async fn load_tokens(db: &Db, org_id: &OrgId, account_id: &str) -> Result<Option<TokenRow>, ServerError> {
     let clock = db.clock_sql();
     Ok(sqlx::query_as(&format!(
-        "select a.brand_id, a.x_user_id, a.username, a.credential_id, a.credential_generation, a.access_token_enc, \
-         a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, \
-         cast(case when a.refresh_lease_until is not null and a.refresh_lease_until >= {clock} then 1 else 0 end as bigint) as lease_held, \
-         a.refresh_sent_at, c.generation as current_generation \
-         from twitter_accounts a left join twitter_credentials c on c.id = a.credential_id and c.org_id = a.org_id \
-         where a.org_id = $1 and a.id = $2"
+        concat!(
+            "select a.x_user_id, a.username, a.credential_id, a.credential_generation, a.access_token_enc, \
+             a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, \
+             cast(case when a.refresh_lease_until is not null and a.refresh_lease_until >= {clock} then 1 else 0 end as bigint) as lease_held, \
+             a.refresh_sent_at, c.generation as current_generation, ",
+            app_applies_column!(),
+            " from {from} where a.org_id = $1 and a.id = $2"
+        ),
+        clock = clock,
+        from = super::VIEW_FROM,
     ))
     .bind(org_id)
     .bind(account_id)
@@ -161,17 +168,7 @@ pub async fn usable(
             return Err(UseError::NeedsReconnection(reason));
         }
         // Only the generation is needed here; the credentials are opened only to refresh.
-        let stale = match row.current_generation {
-            None => Some(
-                CredentialsNow::load(pool, org_id)
-                    .await?
-                    .staleness(row.brand_id.as_deref(), &row.credential_id, row.credential_generation)
-                    .unwrap_or(ReconnectReason::CredentialsRemoved),
-            ),
-            Some(current) if current > row.credential_generation => Some(ReconnectReason::SecretRotated),
-            Some(_) => None,
-        };
-        if let Some(reason) = stale {
+        if let Some(reason) = staleness(row.current_generation, row.app_applies != 0, row.credential_generation) {
             mark_needs_reconnection(pool, org_id, account_id, reason).await?;
             return Err(UseError::NeedsReconnection(reason));
         }
