@@ -16,7 +16,10 @@ pub async fn get_accounts(
 ) -> Result<AccountsOverview, AppError> {
     use crate::server::services::connect::{Showing, overview};
     let (state, viewer) = crate::server::services::auth::require(crate::domain::Action::View).await?;
-    let showing = Showing { page, account: account.as_deref(), card: card.as_deref() };
+    // An account id that cannot be one (a NUL, markup) shows the first page, like an unknown one,
+    // and never reaches the database.
+    let account = account.as_deref().and_then(crate::domain::AccountId::parse);
+    let showing = Showing { page, account: account.as_ref().map(|a| a.as_str()), card: card.as_deref() };
     overview(&state, &viewer, showing).await
 }
 

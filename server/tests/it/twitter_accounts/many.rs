@@ -71,6 +71,10 @@ async fn the_accounts_page_pages_hundreds_of_accounts_and_shows_each_result_wher
     assert_eq!(r["page"], 2);
     let r = w.owner.call("twitter/accounts", &[("account", "xac_00000000000000000000000000000000")]).await.json();
     assert_eq!(r["page"], 1, "an unknown account: the first page");
+    for hostile in ["\0", "xac_\0", "<b>x</b>", "xac_0' or 1=1 --"] {
+        let r = w.owner.call("twitter/accounts", &[("account", hostile), ("card", hostile)]).await;
+        assert_eq!((r.status, r.json()["page"].clone()), (200, json!(1)), "{hostile:?}: {}", r.body);
+    }
 
     // The page itself, with and without JavaScript: 50 accounts, the card's range, and links
     // to the other pages.
