@@ -38,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The bundle's content-hashed name (the server's `assets::output_name`), so
                 // browsers keep the stylesheet until a new build names another.
                 <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -100,14 +100,22 @@ fn page_title(text: String) -> String {
     if cfg!(feature = "ssr") { title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;") } else { title }
 }
 
-/// The browser entry point: picks up the server-rendered page and makes it interactive.
+/// The browser entry point. Pages are server-rendered HTML that works without JavaScript; the
+/// few parts that do something in the browser are islands (`#[island]`), which the loader
+/// script hydrates one by one after this runs.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Lets end-to-end tests (and curious people) tell a hydrated page from a server-rendered one.
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "");
-    }
+    leptos::mount::hydrate_islands();
+    // Lets end-to-end tests (and curious people) tell a page whose islands are live from a
+    // server-rendered one. The loader hydrates the islands right after this returns, without
+    // waiting on anything but microtasks, so a task queued now runs once they all are.
+    set_timeout(
+        || {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

@@ -24,22 +24,10 @@ async function fill(page: Page, clientId: string, secret: string) {
   await page.getByLabel('OAuth 2.0 Client Secret').fill(secret);
 }
 
-/**
- * Opens a form by a link (Replace…, Add override). With JavaScript the link is a client-side
- * navigation; leaving a `?done=` page for it refetches the page's data, which renders the form
- * again when it arrives: typing before that is typing into a form about to be replaced. So when
- * a refetch is due, wait for its answer and the frame that draws it. (`networkidle` cannot tell:
- * a client-side navigation does not start a new load, so that state was reached long before.)
- */
+/** Opens a form by a link (Replace…, Add override): a page load, with or without JavaScript. */
 async function openForm(page: Page, testInfo: TestInfo, link: Locator, url: RegExp) {
-  const refetches = jsEnabled(testInfo) && new URL(page.url()).searchParams.has('done');
-  const answer = refetches ? page.waitForResponse((r) => r.url().includes('/api/twitter/settings')) : null;
   await link.click();
   await page.waitForURL(url);
-  if (answer) {
-    await answer;
-    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
-  }
   await settled(page, testInfo);
 }
 

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SaveOutcome, TestOutcome, TwitterSettings};
+use crate::domain::{SaveChange, TestOutcome, TwitterSettings};
 use crate::error::AppError;
 
 /// The page of the integration, and where a save or removal sends the browser back to.
@@ -17,11 +17,13 @@ pub async fn get_twitter_settings() -> Result<TwitterSettings, AppError> {
     crate::server::services::twitter::settings(&state, &viewer, &session).await
 }
 
-/// What the credentials form did: a test (the page shows the result in place) or a save.
+/// What the credentials form did: a test (the page shows the result in place) or a save (the
+/// browser is sent on to the page's `?done=` answer, which shows what was saved: the form itself
+/// needs only what changed, and the island that reads this answer ships less code for it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubmitResult {
     Tested(TestOutcome),
-    Saved(SaveOutcome),
+    Saved(SaveChange),
 }
 
 /// `intent` is the button pressed: `test` (also when pressing Enter, the first button) or `save`.
@@ -40,7 +42,7 @@ pub async fn submit_twitter_credentials(
     if intent.as_deref() == Some("save") {
         let outcome = twitter::save(&state, &viewer, &session, target, &client_id, &client_secret).await?;
         leptos_axum::redirect(&done_url(outcome.change.as_str(), target));
-        Ok(SubmitResult::Saved(outcome))
+        Ok(SubmitResult::Saved(outcome.change))
     } else {
         Ok(SubmitResult::Tested(twitter::test(&state, &viewer, &session, target, &client_id, &client_secret).await?))
     }

@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 
-/// A value with a copy button (it works once the page is interactive). `what` names the value
-/// for screen readers when it has been copied.
-#[component]
-pub fn CopyValue(id: String, value: String, #[prop(default = "Callback URL")] what: &'static str) -> impl IntoView {
+/// A value with a copy button: an island, the button works once its code has loaded (without
+/// JavaScript it is hidden and the value is there to select). `what` names the value for screen
+/// readers when it has been copied.
+#[island]
+pub fn CopyValue(id: String, value: String, what: String) -> impl IntoView {
     let (state, set_state) = signal(None::<bool>);
     let copy = {
         let value = value.clone();
@@ -25,7 +26,6 @@ pub fn CopyValue(id: String, value: String, #[prop(default = "Callback URL")] wh
             <span class="sr-only" aria-live="polite">{move || (state.get() == Some(true)).then(|| format!("{what} copied to the clipboard"))}</span>
         </span>
     }
-    .into_any()
 }
 
 #[cfg(feature = "hydrate")]

@@ -1,10 +1,36 @@
 //! Form building blocks: labelled fields whose errors are announced and tied to the input, and a
 //! banner for errors that belong to no one field. The same markup serves the server-rendered page
-//! (errors come back through the redirect) and the hydrated one (errors come from the action).
+//! (errors come back through the redirect) and islands (errors come from the action).
 
 use leptos::prelude::*;
+use leptos::server::ServerActionError;
+use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+
+/// The error a form post without JavaScript came back with (the router reads it from
+/// `?__err=…&__path=…`), handed to an island as a prop: in the browser an island has no router
+/// to read it from, and its action must start from the same error there as on the server, or
+/// the two would draw the form differently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedError {
+    path: String,
+    err: String,
+}
+
+impl PostedError {
+    /// The error of the post this page answers, if any (on the server).
+    pub fn current() -> Option<Self> {
+        use_context::<ServerActionError>().map(|e| Self { path: e.path().to_owned(), err: e.err().to_owned() })
+    }
+
+    /// Makes it the error that a `ServerAction` created next in this island starts from.
+    pub fn provide(error: Option<Self>) {
+        if let Some(e) = error {
+            provide_context(ServerActionError::new(&e.path, &e.err));
+        }
+    }
+}
 
 /// The latest error of an action, as a signal.
 pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
@@ -87,20 +113,16 @@ pub fn ErrorBanner(error: Signal<Option<AppError>>, #[prop(optional)] all: bool)
     }
 }
 
-/// A submit button that says what it is doing while the action runs.
+/// A form's submit button. The form is a plain post (server-rendered, no island): while it is
+/// under way the browser shows its own loading state, and the page that comes back says what
+/// happened.
 #[component]
 pub fn Submit(
     label: &'static str,
-    pending_label: &'static str,
-    pending: Signal<bool>,
     #[prop(default = "btn btn-primary")] class: &'static str,
     /// A fuller name than the label, when several such buttons share a page ("Check @name").
     #[prop(optional, into)]
     aria_label: Option<String>,
 ) -> impl IntoView {
-    view! {
-        <button type="submit" class=class disabled=move || pending.get() aria-busy=move || pending.get().then_some("true") aria-label=aria_label>
-            {move || if pending.get() { pending_label } else { label }}
-        </button>
-    }
+    view! { <button type="submit" class=class aria-label=aria_label>{label}</button> }
 }

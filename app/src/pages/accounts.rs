@@ -101,7 +101,7 @@ fn Cards(
         <section class="card guide" aria-labelledby="before-title">
             <h2 id="before-title">"Before you connect"</h2>
             <p>"X sends people back to Perch at this callback URL. The X app must list it exactly (no trailing slash, no environment suffix) under "<em>"User authentication settings → Callback URI / Redirect URL"</em>", or X stops on its own “Something went wrong” page and never comes back:"</p>
-            <p><CopyValue id="callback-url".to_owned() value=callback_url.clone()/></p>
+            <p><CopyValue id="callback-url".to_owned() value=callback_url.clone() what="Callback URL".to_owned()/></p>
             <p class="muted">"Perch asks X for these scopes; enable all of them in the app:"</p>
             <p class="scopes">{scopes.into_iter().map(|s| view! { <code class="chip">{s}</code> }).collect_view()}</p>
             {(!can_disconnect).then(|| view! {
@@ -245,17 +245,6 @@ fn AccountItem(
             Some(view! { <div class=class role="status">{result.message(&handle)}</div> })
         }
     };
-    // Only this account's buttons say they are busy, not every account's.
-    let checking = Signal::derive({
-        let id = id.clone();
-        move || check.pending().get() && check.input().with(|i| i.as_ref().is_some_and(|i| i.account_id == id))
-    });
-    let disconnecting = Signal::derive({
-        let id = id.clone();
-        move || {
-            disconnect.pending().get() && disconnect.input().with(|i| i.as_ref().is_some_and(|i| i.account_id == id))
-        }
-    });
     let (badge_class, badge) = if account.needs_reconnection.is_some() {
         ("badge badge-danger", "Needs reconnection")
     } else if account.will_need_reconnection.is_some() {
@@ -317,12 +306,12 @@ fn AccountItem(
                 </form>
                 <ActionForm action=check>
                     <input type="hidden" name="account_id" value=id_check.clone()/>
-                    <Submit label="Check" pending_label="Checking…" pending=checking class="btn btn-secondary" aria_label=format!("Check {handle}")/>
+                    <Submit label="Check" class="btn btn-secondary" aria_label=format!("Check {handle}")/>
                 </ActionForm>
                 {can_disconnect.then(|| view! {
                     <ActionForm action=disconnect>
                         <input type="hidden" name="account_id" value=id_disconnect.clone()/>
-                        <Submit label="Disconnect" pending_label="Disconnecting…" pending=disconnecting class="btn btn-danger-outline"/>
+                        <Submit label="Disconnect" class="btn btn-danger-outline"/>
                     </ActionForm>
                 })}
             </div>

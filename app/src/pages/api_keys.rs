@@ -16,10 +16,9 @@ pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let query = use_query_map();
-    let keys = Resource::new(move || (create.version().get(), query.read().get("revoked")), |_| get_api_keys());
+    let keys = Resource::new(|| (), |_| get_api_keys());
     let create_error = action_error(create);
     let revoke_error = action_error(revoke);
-    let created = move || create.value().get().and_then(Result::ok);
 
     view! {
         <Title text="API keys"/>
@@ -38,7 +37,6 @@ pub fn ApiKeysPage() -> impl IntoView {
                 let api_url = overview.api_url.clone();
                 let revoked_now = query.read().get("revoked").and_then(|id| overview.keys.iter().find(|k| k.id == id).map(|k| k.name.clone()));
                 let just_created = overview.just_created.clone();
-                let revoked: Vec<String> = overview.keys.iter().filter(|k| k.revoked_at.is_some()).map(|k| k.id.clone()).collect();
                 view! {
                     {revoked_now.map(|name| view! {
                         <div class="banner banner-success" role="status">{format!("Revoked “{name}”. Requests with it are refused from now on.")}</div>
@@ -50,19 +48,13 @@ pub fn ApiKeysPage() -> impl IntoView {
                             ": list brands and X accounts, hand out connect links, and post. Send a key as "
                             <code>"Authorization: Bearer <key>"</code> ". A key can never read or change Twitter credentials or API keys: those stay in this dashboard."
                         </p>
-                        {move || {
-                            // Not once it was revoked. (A key just created may not be in this
-                            // list yet: the action's answer can come before the list's refetch.)
-                            let shown = created().or_else(|| just_created.clone());
-                            shown
-                                .filter(|c| !revoked.contains(&c.view.id))
-                                .map(|c| view! { <NewKey created=c api_url=api_url.clone()/> })
-                        }}
+                        // The key this page was sent back with after its creation, once.
+                        {just_created.map(|c| view! { <NewKey created=c api_url=api_url.clone()/> })}
                         <ActionForm action=create>
                             <ErrorBanner error=create_error/>
                             <div class="inline-form">
                                 <Field label="Key name" name="name" maxlength=ApiKeyName::MAX_LEN hint="Where the key is used, such as “CMS production”." error=create_error/>
-                                <Submit label="Create key" pending_label="Creating…" pending=create.pending().into()/>
+                                <Submit label="Create key"/>
                             </div>
                         </ActionForm>
                     </section>
@@ -82,7 +74,7 @@ fn NewKey(created: CreatedKey, api_url: String) -> impl IntoView {
         <div class="banner banner-success new-key" role="status">
             <p><strong>{format!("Key “{}” created.", created.view.name)}</strong>
                 " Copy it now: Perch keeps only a hash of it and cannot show it again. If it is lost, revoke it and create another."</p>
-            <p><CopyValue id="new-api-key".to_owned() value=created.key.clone() what="API key"/></p>
+            <p><CopyValue id="new-api-key".to_owned() value=created.key.clone() what="API key".to_owned()/></p>
             <p class="hint">"Try it: " <code class="break">{example}</code></p>
         </div>
     }
@@ -103,14 +95,13 @@ fn KeyList(keys: Vec<ApiKeyView>, revoke: ServerAction<RevokeApiKey>) -> impl In
                 </tr></thead>
                 <tbody>
                     {keys.into_iter().map(|k| {
-                        let revoking = Signal::derive(move || revoke.pending().get());
                         let (key_id, revoke_label) = (k.id.clone(), format!("Revoke {}", k.name));
                         let state = match k.revoked_at {
                             Some(at) => view! { <span class="badge badge-neutral">{format!("Revoked {}", format_utc(at))}</span> }.into_any(),
                             None => view! {
                                 <ActionForm action=revoke>
                                     <input type="hidden" name="key_id" value=key_id/>
-                                    <Submit label="Revoke" pending_label="Revoking…" pending=revoking class="btn btn-danger-outline" aria_label=revoke_label/>
+                                    <Submit label="Revoke" class="btn btn-danger-outline" aria_label=revoke_label/>
                                 </ActionForm>
                             }.into_any(),
                         };

@@ -73,7 +73,7 @@ fn BrandDetail(brand: BrandView, rename: ServerAction<RenameBrand>) -> impl Into
                                 <input type="hidden" name="id" value=id.clone()/>
                                 <div class="inline-form">
                                     <Field label="Brand name" name="name" value=name.clone() maxlength=BrandName::MAX_LEN error=rename_error/>
-                                    <Submit label="Save name" pending_label="Saving…" pending=rename.pending().into()/>
+                                    <Submit label="Save name"/>
                                 </div>
                             </ActionForm>
                             {move || renamed().then(|| view! { <div class="banner banner-success" role="status">"Name saved."</div> })}
@@ -88,7 +88,7 @@ fn BrandDetail(brand: BrandView, rename: ServerAction<RenameBrand>) -> impl Into
                                         <ErrorBanner error=delete_error all=true/>
                                         <input type="hidden" name="id" value=id2.clone()/>
                                         <div class="actions">
-                                            <Submit label="Yes, delete this brand" pending_label="Deleting…" pending=delete.pending().into() class="btn btn-danger"/>
+                                            <Submit label="Yes, delete this brand" class="btn btn-danger"/>
                                             <a class="btn btn-secondary" href=format!("/brands/{id2}")>"Cancel"</a>
                                         </div>
                                     </ActionForm>

@@ -9,19 +9,11 @@ use crate::domain::{BrandName, format_utc};
 #[component]
 pub fn BrandsPage() -> impl IntoView {
     let CurrentViewer(viewer) = expect_context();
+    // A plain form post: the browser comes back to this page, which lists the new brand (or
+    // shows the error the post came back with, and what was typed).
     let create = ServerAction::<CreateBrand>::new();
     let error = action_error(create);
-    let brands = Resource::new(move || create.version().get(), |_| list_brands());
-    let form = NodeRef::<leptos::html::Form>::new();
-    let created = move || create.value().get().and_then(|r| r.ok());
-    // After a successful create (hydrated page), empty the field for the next one.
-    Effect::new(move |_| {
-        if created().is_some()
-            && let Some(f) = form.get()
-        {
-            f.reset();
-        }
-    });
+    let brands = Resource::new(|| (), |_| list_brands());
 
     view! {
         <Title text="Brands"/>
@@ -35,16 +27,13 @@ pub fn BrandsPage() -> impl IntoView {
                 can_manage.then(|| view! {
                     <section class="card" aria-labelledby="new-brand">
                         <h2 id="new-brand">"Add a brand"</h2>
-                        <ActionForm action=create node_ref=form>
+                        <ActionForm action=create>
                             <ErrorBanner error=error/>
                             <div class="inline-form">
                                 <Field label="Brand name" name="name" maxlength=BrandName::MAX_LEN error=error/>
-                                <Submit label="Add brand" pending_label="Adding…" pending=create.pending().into()/>
+                                <Submit label="Add brand"/>
                             </div>
                         </ActionForm>
-                        {move || created().map(|b| view! {
-                            <div class="banner banner-success" role="status">{format!("Added “{}”.", b.name)}</div>
-                        })}
                     </section>
                 })
             })}

@@ -28,7 +28,7 @@ pub fn LoginPage() -> impl IntoView {
                 <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true error=error/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" error=error/>
                 <input type="hidden" name="next" value=next/>
-                <Submit label="Sign in" pending_label="Signing in…" pending=login.pending().into() class="btn btn-primary btn-block"/>
+                <Submit label="Sign in" class="btn btn-primary btn-block"/>
             </ActionForm>
             <Suspense>
                 {move || Suspend::new(async move {

@@ -58,7 +58,7 @@ pub fn SettingsPage() -> impl IntoView {
                                     <ErrorBanner error=error/>
                                     <div class="inline-form">
                                         <Field label="Organization name" name="org_name" value=s.name.clone() maxlength=OrgName::MAX_LEN error=error/>
-                                        <Submit label="Rename" pending_label="Saving…" pending=rename.pending().into()/>
+                                        <Submit label="Rename"/>
                                     </div>
                                 </ActionForm>
                             })}
@@ -144,7 +144,7 @@ fn RemoveConfirm(member: MemberView, remove: ServerAction<RemoveMember>) -> impl
                 <ErrorBanner error=error all=true/>
                 <input type="hidden" name="user_id" value=member.user_id.clone()/>
                 <div class="actions">
-                    <Submit label="Yes, remove" pending_label="Removing…" pending=remove.pending().into() class="btn btn-danger"
+                    <Submit label="Yes, remove" class="btn btn-danger"
                         aria_label=format!("Yes, remove {}", member.email)/>
                     <a class="btn btn-secondary" href=format!("{PAGE}#members")>"Cancel"</a>
                 </div>
@@ -181,13 +181,13 @@ fn Account(
                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=password_error/>
                 <Field label="New password" name="new_password" kind="password" autocomplete="new-password" minlength=Password::MIN_CHARS
                     hint="At least 8 characters. A few unrelated words make a strong passphrase. Your other sessions end; this one stays." error=password_error/>
-                <Submit label="Change password" pending_label="Changing…" pending=change_password.pending().into()/>
+                <Submit label="Change password"/>
             </ActionForm>
             <h3 id="sessions" class="account-section">"Sessions"</h3>
             <p class="muted">"Signed in on a computer you no longer use, or think someone else might be? Sign out everywhere ends every session of your account, on every device, this one included."</p>
             <ActionForm action=sign_out_everywhere attr:aria-labelledby="sessions">
                 <ErrorBanner error=sign_out_error all=true/>
-                <Submit label="Sign out everywhere" pending_label="Signing out…" pending=sign_out_everywhere.pending().into() class="btn btn-danger-outline"/>
+                <Submit label="Sign out everywhere" class="btn btn-danger-outline"/>
             </ActionForm>
         </section>
     }

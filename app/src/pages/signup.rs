@@ -34,7 +34,7 @@ pub fn SignupPage() -> impl IntoView {
                             <Field label="Email" name="email" kind="email" autocomplete="username" maxlength=Email::MAX_LEN error=error/>
                             <Field label="Password" name="password" kind="password" autocomplete="new-password" minlength=8
                                 hint="At least 8 characters. A few unrelated words make a strong passphrase." error=error/>
-                            <Submit label="Create organization" pending_label="Creating…" pending=signup.pending().into() class="btn btn-primary btn-block"/>
+                            <Submit label="Create organization" class="btn btn-primary btn-block"/>
                         </ActionForm>
                         <p class="auth-alt">"Already have an account? " <a href="/login">"Sign in"</a></p>
                     }.into_any()

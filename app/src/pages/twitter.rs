@@ -1,6 +1,7 @@
 //! Settings → Twitter integration: the setup guide, the organization's default X app, brand
 //! overrides, and the audit trail. Every action is a plain form post that works without
-//! JavaScript; hydrated, results show in place. Which form is open is in the URL
+//! JavaScript; the credentials form is an island, so with JavaScript a test shows its result in
+//! place and keeps what was typed. Which form is open is in the URL
 //! (`?edit=default` or `?edit=<brand id>`, `?remove=...` to confirm a removal), so links work
 //! with JavaScript off too.
 
@@ -12,7 +13,7 @@ use crate::api::twitter::{
     PAGE, RemoveTwitterCredentials, SubmitResult, SubmitTwitterCredentials, anchor, get_twitter_settings,
 };
 use crate::components::copy::CopyValue;
-use crate::components::forms::{ErrorBanner, Field, action_error};
+use crate::components::forms::{ErrorBanner, Field, PostedError, action_error};
 use crate::components::settings_tabs::SettingsTabs;
 use crate::domain::{
     AccountToReconnect, BrandCredentials, CredentialView, LastTest, PendingTest, SaveChange, TestOutcome, TestResult,
@@ -32,15 +33,8 @@ fn link(param: &str, brand_id: Option<&str>) -> String {
 
 #[component]
 pub fn TwitterSettingsPage() -> impl IntoView {
-    let submit = ServerAction::<SubmitTwitterCredentials>::new();
     let remove = ServerAction::<RemoveTwitterCredentials>::new();
-    let query = use_query_map();
-    // Saves and removals come back to `?done=...&for=...`, which refetches; a test does not, so
-    // the hydrated form keeps what was typed (the secret included) for the Save that follows.
-    let settings = Resource::new(
-        move || (query.read().get("done"), query.read().get("for"), remove.version().get()),
-        |_| get_twitter_settings(),
-    );
+    let settings = Resource::new(|| (), |_| get_twitter_settings());
 
     view! {
         <Title text="Twitter integration"/>
@@ -53,7 +47,7 @@ pub fn TwitterSettingsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(s) => view! { <Integration settings=s submit=submit remove=remove/> }.into_any(),
+                    Ok(s) => view! { <Integration settings=s remove=remove/> }.into_any(),
                     Err(e) => view! { <div class="banner banner-error" role="alert">{e.to_string()}</div> }.into_any(),
                 }
             })}
@@ -83,11 +77,7 @@ fn DoneBanner() -> impl IntoView {
 }
 
 #[component]
-fn Integration(
-    settings: TwitterSettings,
-    submit: ServerAction<SubmitTwitterCredentials>,
-    remove: ServerAction<RemoveTwitterCredentials>,
-) -> impl IntoView {
+fn Integration(settings: TwitterSettings, remove: ServerAction<RemoveTwitterCredentials>) -> impl IntoView {
     let TwitterSettings { callback_url, scopes, default, brands, audit, pending_tests, can_manage, to_reconnect } =
         settings;
     let has_default = default.is_some();
@@ -97,12 +87,12 @@ fn Integration(
         <section class="card" id=anchor(None) aria-labelledby="default-title">
             <h2 id="default-title">"Default credentials"</h2>
             <p class="muted">"The organization's X app. Every brand without an override of its own connects its accounts through it."</p>
-            <TargetPanel brand_id=None brand_name=None saved=default can_manage pending=pending_tests.clone() submit remove/>
+            <TargetPanel brand_id=None brand_name=None saved=default can_manage pending=pending_tests.clone() remove/>
         </section>
         <section class="card" aria-labelledby="overrides-title">
             <h2 id="overrides-title">"Brand overrides"</h2>
             <p class="muted">"A brand with its own X app connects through it instead of the default: its accounts get that app's rate limits."</p>
-            <BrandOverrides brands=brands has_default can_manage pending=pending_tests submit remove/>
+            <BrandOverrides brands=brands has_default can_manage pending=pending_tests remove/>
         </section>
         <AuditTrail entries=audit/>
     }
@@ -150,7 +140,7 @@ fn SetupGuide(callback_url: String, scopes: Vec<String>, open: bool) -> impl Int
                             <div><dt>"Type of App"</dt><dd>"Web App, Automated App or Bot"</dd></div>
                             <div>
                                 <dt>"Callback URI / Redirect URL"</dt>
-                                <dd><CopyValue id="callback-url".to_owned() value=callback_url/></dd>
+                                <dd><CopyValue id="callback-url".to_owned() value=callback_url what="Callback URL".to_owned()/></dd>
                             </div>
                             <div><dt>"Website URL"</dt><dd>"your own site"</dd></div>
                         </dl>
@@ -182,7 +172,6 @@ fn TargetPanel(
     saved: Option<CredentialView>,
     can_manage: bool,
     pending: Vec<PendingTest>,
-    submit: ServerAction<SubmitTwitterCredentials>,
     remove: ServerAction<RemoveTwitterCredentials>,
 ) -> impl IntoView {
     let query = use_query_map();
@@ -215,7 +204,7 @@ fn TargetPanel(
             }
             if editing() {
                 return view! {
-                    <CredentialsForm brand_id=bid.clone() replacing=has_saved pending=pending.clone() submit/>
+                    <CredentialsForm brand_id=bid.clone() replacing=has_saved pending=pending.clone() failed=PostedError::current()/>
                 }.into_any();
             }
             has_saved.then(|| view! {
@@ -265,17 +254,22 @@ fn TestBadge(last: Option<LastTest>) -> impl IntoView {
     }
 }
 
-/// Client ID, Client Secret, **Test credentials** and **Save**.
-#[component]
+/// Client ID, Client Secret, **Test credentials** and **Save**: an island. With JavaScript, a test
+/// answers in place and the fields keep what was typed (the secret too) for the Save that
+/// follows; a save sends the browser to the page's `?done=` answer. Without it, both buttons
+/// are form posts and the page comes back. `failed` is the error such a post came back with.
+#[island]
 fn CredentialsForm(
     brand_id: Option<String>,
     replacing: bool,
     pending: Option<PendingTest>,
-    submit: ServerAction<SubmitTwitterCredentials>,
+    failed: Option<PostedError>,
 ) -> impl IntoView {
+    PostedError::provide(failed);
+    let submit = ServerAction::<SubmitTwitterCredentials>::new();
     let error = action_error(submit);
     // Set once: after a post without JavaScript, the Client ID comes back in the error or from
-    // the test just made; the secret never does. Hydrated, the fields keep what was typed.
+    // the test just made; the secret never does. With JavaScript, the fields keep what was typed.
     let initial_id = error
         .get_untracked()
         .and_then(|e| e.input)
@@ -333,7 +327,6 @@ fn CredentialsForm(
             </div>
         </ActionForm>
     }
-    .into_any()
 }
 
 #[component]
@@ -354,7 +347,6 @@ fn TestResultBox(outcome: TestOutcome, from_before: bool) -> impl IntoView {
             })}
         </div>
     }
-    .into_any()
 }
 
 #[component]
@@ -375,9 +367,7 @@ fn RemoveConfirm(
                 <ErrorBanner error=error all=true/>
                 <input type="hidden" name="brand_id" value=brand_id.unwrap_or_default()/>
                 <div class="actions">
-                    <button type="submit" class="btn btn-danger" disabled=move || remove.pending().get()>
-                        {move || if remove.pending().get() { "Removing…" } else { "Yes, remove" }}
-                    </button>
+                    <button type="submit" class="btn btn-danger">"Yes, remove"</button>
                     <a class="btn btn-secondary" href=PAGE>"Cancel"</a>
                 </div>
             </ActionForm>
@@ -392,7 +382,6 @@ fn BrandOverrides(
     has_default: bool,
     can_manage: bool,
     pending: Vec<PendingTest>,
-    submit: ServerAction<SubmitTwitterCredentials>,
     remove: ServerAction<RemoveTwitterCredentials>,
 ) -> impl IntoView {
     if brands.is_empty() {
@@ -449,7 +438,7 @@ fn BrandOverrides(
                             <tr class="panel-row"><td colspan="4">
                                 <div class="panel">
                                     <h3 class="panel-title">{format!("“{}”", name1.clone())}</h3>
-                                    <TargetPanel brand_id=Some(id2.clone()) brand_name=Some(name1.clone()) saved=own.clone() can_manage pending=pending.clone() submit remove/>
+                                    <TargetPanel brand_id=Some(id2.clone()) brand_name=Some(name1.clone()) saved=own.clone() can_manage pending=pending.clone() remove/>
                                 </div>
                             </td></tr>
                         }.into_any())}

@@ -166,7 +166,7 @@ async fn input_mistakes_are_refused_naming_the_field_and_nothing_is_stored(b: Ba
     let org = org_id(&c).await;
     assert_eq!(used(&app, &org, None).await, expect(ID_A, CANARY, None));
     let r = submit(&c, &format!("\n{ID_A} "), &format!(" {CANARY}\n"), "", "save").await;
-    assert_eq!(r.json()["Saved"]["change"], "unchanged", "{}", r.body);
+    assert_eq!(r.json()["Saved"], "unchanged", "{}", r.body);
     let r = api_test(&c, &pair(&format!(" {ID_A}"), &format!("{CANARY}\n"))).await;
     assert_eq!(r.json()["valid"], true, "{}", r.body);
 }
@@ -277,7 +277,11 @@ async fn a_test_counts_for_a_following_save_of_exactly_that_pair(b: Backend) {
 
     assert_eq!(submit(&c, ID_A, CANARY, &by_form, "test").await.json()["Tested"]["valid"], true);
     let saved = submit(&c, ID_A, CANARY, &by_form, "save").await.json();
-    assert_eq!(saved["Saved"]["credential"]["last_test"]["result"], "valid", "{saved}");
+    assert_eq!(saved["Saved"], "created", "{saved}");
+    let listed = api_get(&c).await.json();
+    let own =
+        listed["overrides"].as_array().unwrap().iter().find(|o| o["brand_id"] == by_form.as_str()).unwrap().clone();
+    assert_eq!(own["last_test"]["result"], "valid", "{own}");
 
     // Testing the saved pair records on it; testing another pair for the same target does not.
     assert_eq!(api_test(&c, &pair_for(ID_A, CANARY, &untested)).await.json()["valid"], true);
@@ -327,7 +331,7 @@ async fn a_new_secret_is_a_rotation_and_a_new_client_id_a_new_app(b: Backend) {
         [(ID_A, CANARY, "created"), (ID_A, SECRET_2, "secret_rotated"), (ID_C, SECRET_2, "app_replaced")]
     {
         let r = submit(&c, id, secret, &coffee, "save").await;
-        assert_eq!(r.json()["Saved"]["change"], expected, "{}", r.body);
+        assert_eq!(r.json()["Saved"], expected, "{}", r.body);
     }
 }
 
