@@ -53,6 +53,26 @@ pub enum ErrorCode {
     XForbidden,
     /// X refused the request as malformed (its 400); the message carries X's explanation.
     XRejected,
+    /// X's pay-per-use credits are spent for the developer account that owns the X app: every
+    /// account connected through the app stops until credits are bought. About the app, never
+    /// the account (reconnecting changes nothing).
+    XCreditsDepleted,
+    /// The app's usage cap over a long period (X's monthly product cap), not its 15-minute
+    /// window; `Retry-After` says when the period ends.
+    XUsageCapExceeded,
+    /// The X app is not attached to a Project with the access the call needs.
+    XClientNotEnrolled,
+    /// X bills the call to a user who has no enrolled developer account.
+    XUserNotEnrolled,
+    /// X no longer lets the account reply here: it was not mentioned by the post's author.
+    XReplyNotAllowed,
+    /// X no longer lets the account quote this post (quotes left self-serve tiers).
+    XQuoteNotAllowed,
+    /// X refused the post as a duplicate of one the account already made.
+    XDuplicate,
+    /// X refused the media ids of a post (unknown, expired, another user's, or still
+    /// processing); the message names them.
+    XMediaInvalid,
     /// X's rate limit for the account or the app; `Retry-After` says when to try again.
     RateLimited,
     /// X could not be reached or failed (5xx); nothing was changed.
@@ -84,8 +104,12 @@ impl ErrorCode {
             ErrorCode::ByokCredentialsMissing => 412,
             ErrorCode::NeedsReconnection => 409,
             ErrorCode::MissingScopes | ErrorCode::XForbidden => 403,
-            ErrorCode::XRejected => 422,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::XClientNotEnrolled | ErrorCode::XUserNotEnrolled => 403,
+            ErrorCode::XReplyNotAllowed | ErrorCode::XQuoteNotAllowed => 403,
+            ErrorCode::XRejected | ErrorCode::XMediaInvalid => 422,
+            ErrorCode::XDuplicate => 409,
+            ErrorCode::XCreditsDepleted => 402,
+            ErrorCode::RateLimited | ErrorCode::XUsageCapExceeded => 429,
             ErrorCode::XUnavailable => 502,
             ErrorCode::MasterKeyMissing => 503,
             ErrorCode::Busy => 503,
@@ -241,6 +265,14 @@ mod tests {
             ErrorCode::MissingScopes,
             ErrorCode::XForbidden,
             ErrorCode::XRejected,
+            ErrorCode::XCreditsDepleted,
+            ErrorCode::XUsageCapExceeded,
+            ErrorCode::XClientNotEnrolled,
+            ErrorCode::XUserNotEnrolled,
+            ErrorCode::XReplyNotAllowed,
+            ErrorCode::XQuoteNotAllowed,
+            ErrorCode::XDuplicate,
+            ErrorCode::XMediaInvalid,
             ErrorCode::RateLimited,
         ] {
             assert!((400..500).contains(&code.status()), "{code:?}");
@@ -251,5 +283,13 @@ mod tests {
         assert_eq!(ErrorCode::Busy.status(), 503);
         let json = serde_json::to_value(ErrorCode::ByokCredentialsMissing).unwrap();
         assert_eq!(json, "byok_credentials_missing");
+    }
+
+    #[test]
+    fn the_settings_pages_troubleshooting_names_real_error_codes() {
+        for r in crate::domain::X_REFUSALS {
+            let code: Result<ErrorCode, _> = serde_json::from_value(serde_json::Value::String(r.code.to_owned()));
+            assert!(code.is_ok(), "{} is not an error code", r.code);
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! API v2: `GET /2/users/me` and `POST /2/tweets` (docs/x-api.md), with X's scope checks,
 //! problem+json refusals and rate-limit headers.
 //!
-//! Checks run in this order: forced fault, Bearer token (401, no rate-limit headers),
-//! client-not-enrolled (an app-level refusal), scopes (403), body, rate limits (429), forced
-//! "not permitted", duplicate content. Rate-limit headers come on every answer from the rate-limit
-//! step on.
+//! Checks run in this order: forced fault, Bearer token (401, no rate-limit headers), the
+//! refusals about the app or the developer account rather than the request (client-not-enrolled,
+//! user-not-enrolled, credits spent, the monthly usage cap), scopes (403), body, rate limits
+//! (429), forced "not permitted", the reply restriction, duplicate content. Rate-limit headers
+//! come on every answer from the rate-limit step on.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -78,6 +79,22 @@ fn too_many_requests(limits: RateHeaders) -> Response {
     limits.apply(Problem::TooManyRequests.into_response())
 }
 
+/// The refusals that concern the app or its developer account rather than the request: they
+/// come before the scope check (the record does not order them; an unfunded account fails
+/// every call, reads included).
+fn account_refusal(switches: &Switches, refusal: Refusal, caller: &Caller) -> Option<Response> {
+    if refusal == Refusal::CreditsDepleted || switches.out_of_credits.contains(&caller.client_id) {
+        return Some(Problem::CreditsDepleted(switches.credits_body).into_response());
+    }
+    let problem = match refusal {
+        Refusal::ClientNotEnrolled => Problem::ClientNotEnrolled { client_id: caller.client_id.clone() },
+        Refusal::UserNotEnrolled => Problem::UserNotEnrolled,
+        Refusal::UsageCapExceeded => Problem::UsageCapExceeded,
+        _ => return None,
+    };
+    Some(problem.into_response())
+}
+
 /// The caller behind the Bearer token; `None` is X's 401.
 fn authenticate(state: &FakeState, headers: &HeaderMap) -> Option<Caller> {
     bearer_token(headers).and_then(|t| state.caller(&t))
@@ -110,8 +127,8 @@ pub(crate) async fn users_me(
     let Some(caller) = authenticate(&state, &headers) else {
         return unauthorized(&switches).await;
     };
-    if switches.users_me_refusal == Refusal::ClientNotEnrolled {
-        return Problem::ClientNotEnrolled { client_id: caller.client_id }.into_response();
+    if let Some(res) = account_refusal(&switches, switches.users_me_refusal, &caller) {
+        return res;
     }
     if !caller.has_scopes(&["tweet.read", "users.read"]) {
         return Problem::Forbidden.into_response();
@@ -164,8 +181,8 @@ pub(crate) async fn create_tweet(State(state): State<FakeState>, headers: Header
     let Some(caller) = authenticate(&state, &headers) else {
         return unauthorized(&switches).await;
     };
-    if switches.tweets_refusal == Refusal::ClientNotEnrolled {
-        return Problem::ClientNotEnrolled { client_id: caller.client_id }.into_response();
+    if let Some(res) = account_refusal(&switches, switches.tweets_refusal, &caller) {
+        return res;
     }
     if !caller.has_scopes(&["tweet.read", "tweet.write", "users.read"]) {
         return Problem::Forbidden.into_response();
@@ -187,10 +204,17 @@ pub(crate) async fn create_tweet(State(state): State<FakeState>, headers: Header
         Ok(limits) => limits,
         Err(limits) => return too_many_requests(limits),
     };
-    if switches.tweets_refusal == Refusal::NotPermitted {
-        return limits.apply(Problem::NotPermitted.into_response());
+    let forced = match switches.tweets_refusal {
+        Refusal::NotPermitted => Some(Problem::NotPermitted),
+        Refusal::ReplyNotAllowed => Some(Problem::ReplyNotAllowed(switches.reply_refusal)),
+        Refusal::QuoteNotAllowed => Some(Problem::QuoteNotAllowed),
+        _ => None,
+    };
+    if let Some(problem) = forced {
+        return limits.apply(problem.into_response());
     }
-    match state.post_tweet(&caller, &text, request.reply.map(|r| r.in_reply_to_tweet_id), request.quote_tweet_id) {
+    let reply_to = request.reply.map(|r| r.in_reply_to_tweet_id);
+    match state.post_tweet(&caller, &text, reply_to, request.quote_tweet_id, &switches) {
         Ok(tweet) => {
             let body = TweetBody { id: tweet.id.clone(), text: tweet.text, edit_history_tweet_ids: [tweet.id] };
             limits.apply((StatusCode::CREATED, Json(Data { data: body })).into_response())

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::switches::{CreditsBody, ReplyRefusal};
+
 /// An error of `POST /2/oauth2/token` or `POST /2/oauth2/revoke`:
 /// `{"error":...,"error_description":...}`.
 ///
@@ -96,7 +98,20 @@ pub enum Problem {
     ServerError(StatusCode),
     /// A body X cannot read. Shape as X's `invalid-request` problem; the message is the fake's.
     InvalidRequest(String),
+    /// 402: the developer account has no pay-per-use credits left.
+    CreditsDepleted(CreditsBody),
+    /// 429: the monthly product cap (not a 15-minute window).
+    UsageCapExceeded,
+    /// 403: a request billed to a user who has no enrolled developer account.
+    UserNotEnrolled,
+    /// 403: a reply to a post whose author did not mention the replier.
+    ReplyNotAllowed(ReplyRefusal),
+    /// 403: a quote of a post whose author did not mention the quoter.
+    QuoteNotAllowed,
 }
+
+/// The developer account id in a 402 body: a bare JSON number above 2^53, as captured.
+const CREDITS_ACCOUNT_ID: &str = "2051096097834344448";
 
 /// The full `detail` of client-not-enrolled; docs/x-api.md abbreviates it after "Project.".
 const NOT_ENROLLED_DETAIL: &str = "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.";
@@ -141,7 +156,9 @@ impl Problem {
             | Problem::NotPermitted
             | Problem::DuplicateContent
             | Problem::ClientNotEnrolled { .. } => StatusCode::FORBIDDEN,
-            Problem::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Problem::TooManyRequests | Problem::UsageCapExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Problem::CreditsDepleted(_) => StatusCode::PAYMENT_REQUIRED,
+            Problem::UserNotEnrolled | Problem::ReplyNotAllowed(_) | Problem::QuoteNotAllowed => StatusCode::FORBIDDEN,
             Problem::ServerError(status) => *status,
             Problem::InvalidRequest(_) => StatusCode::BAD_REQUEST,
         }
@@ -185,14 +202,43 @@ impl Problem {
                 r#type: "https://api.twitter.com/2/problems/invalid-request",
             })
             .expect("serializable"),
+            Problem::CreditsDepleted(CreditsBody::WithAccountId) => format!(
+                r#"{{"account_id":{CREDITS_ACCOUNT_ID},"title":"CreditsDepleted","detail":"Your enrolled account [{CREDITS_ACCOUNT_ID}] does not have any credits to fulfill this request.","type":"https://api.twitter.com/2/problems/credits"}}"#
+            ),
+            Problem::CreditsDepleted(CreditsBody::WithoutAccountId) => r#"{"title":"CreditsDepleted","detail":"Your enrolled account does not have any credits to fulfill this request.","type":"https://api.twitter.com/2/problems/credits"}"#.into(),
+            Problem::CreditsDepleted(CreditsBody::PaymentRequired) => r#"{"detail":"credits depleted","status":402,"title":"Payment Required","type":"https://api.x.com/2/problems/credits-depleted"}"#.into(),
+            Problem::UsageCapExceeded => format!(
+                r#"{{"account_id":"{CREDITS_ACCOUNT_ID}","product_name":"standard-basic","title":"UsageCapExceeded","period":"Monthly","scope":"Product","detail":"Usage cap exceeded: Monthly product cap","type":"https://api.twitter.com/2/problems/usage-capped"}}"#
+            ),
+            Problem::UserNotEnrolled => r#"{"type":"https://api.x.com/2/problems/client-forbidden","title":"Client Forbidden","detail":"This request is billed to the authenticated user. Create a developer account at the Developer Console and enroll it in Pay-per-use.","reason":"user-not-enrolled","registration_url":"https://console.x.com","required_enrollment":"Pay-per-use"}"#.into(),
+            Problem::ReplyNotAllowed(ReplyRefusal::NotEngaged) => r#"{"detail":"Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.","type":"about:blank","title":"Forbidden","status":403}"#.into(),
+            Problem::ReplyNotAllowed(ReplyRefusal::NotAuthorizedForResource) => r#"{"detail":"You can only reply to or quote posts where you are mentioned or are the author.","status":403,"title":"Authorization Error","type":"https://api.x.com/2/problems/not-authorized-for-resource"}"#.into(),
+            Problem::QuoteNotAllowed => r#"{"detail":"Quoting this post is not allowed because you have not been mentioned or are not part of the conversation thread of the post you are quoting.","type":"about:blank","title":"Forbidden","status":403}"#.into(),
         }
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        (self.status(), [(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"))], self.body())
-            .into_response()
+        // The captured 402 came as plain JSON, not problem+json.
+        let content_type = match self {
+            Problem::CreditsDepleted(_) => "application/json; charset=utf-8",
+            _ => "application/problem+json",
+        };
+        let mut res = (self.status(), [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], self.body())
+            .into_response();
+        if matches!(self, Problem::UsageCapExceeded) {
+            // As captured: the window's headers show requests left; the monthly cap is what ran out.
+            let reset = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() + 900)
+                .unwrap_or_default();
+            let headers = res.headers_mut();
+            headers.insert("x-rate-limit-limit", HeaderValue::from(40_000u32));
+            headers.insert("x-rate-limit-remaining", HeaderValue::from(39_999u32));
+            headers.insert("x-rate-limit-reset", HeaderValue::from(reset));
+        }
+        res
     }
 }
 
@@ -217,9 +263,25 @@ mod tests {
             Problem::TooManyRequests,
             Problem::ServerError(StatusCode::SERVICE_UNAVAILABLE),
             Problem::InvalidRequest("text is missing".into()),
+            Problem::CreditsDepleted(CreditsBody::WithAccountId),
+            Problem::CreditsDepleted(CreditsBody::WithoutAccountId),
+            Problem::CreditsDepleted(CreditsBody::PaymentRequired),
+            Problem::UsageCapExceeded,
+            Problem::UserNotEnrolled,
+            Problem::ReplyNotAllowed(ReplyRefusal::NotEngaged),
+            Problem::ReplyNotAllowed(ReplyRefusal::NotAuthorizedForResource),
+            Problem::QuoteNotAllowed,
         ] {
             let value: serde_json::Value = serde_json::from_str(&problem.body()).unwrap();
-            if !matches!(problem, Problem::InvalidRequest(_) | Problem::ClientNotEnrolled { .. }) {
+            if matches!(
+                problem,
+                Problem::Unauthorized
+                    | Problem::Forbidden
+                    | Problem::NotPermitted
+                    | Problem::DuplicateContent
+                    | Problem::TooManyRequests
+                    | Problem::ServerError(_)
+            ) {
                 assert_eq!(value["status"], problem.status().as_u16(), "{problem:?}");
             }
         }

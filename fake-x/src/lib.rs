@@ -77,9 +77,13 @@
 //! `access_token_lifetime_secs` (7200), faults `token_fault`, `revoke_fault`, `users_me_fault`,
 //! `tweets_fault` (`none`; or `server_error`, `html200`, `html503`, `hang`, `close`),
 //! `server_error_status` (503), `hang_ms` (600000), refusals `users_me_refusal`, `tweets_refusal`
-//! (`none`; or `not_permitted`, `client_not_enrolled`, `too_many_requests`),
-//! `too_many_requests_from_24h_cap` (false), and the limits `users_me_limit_15min` (75),
-//! `tweets_limit_15min` (100), `tweets_user_limit_24h` (2400), `tweets_app_limit_24h` (10000).
+//! (`none`; or `not_permitted`, `client_not_enrolled`, `too_many_requests`, `credits_depleted`,
+//! `usage_cap_exceeded`, `user_not_enrolled`, `reply_not_allowed`, `quote_not_allowed`),
+//! `too_many_requests_from_24h_cap` (false), the limits `users_me_limit_15min` (75),
+//! `tweets_limit_15min` (100), `tweets_user_limit_24h` (2400), `tweets_app_limit_24h` (10000),
+//! `out_of_credits` (client ids whose calls answer 402; none), `credits_body` (`with_account_id`;
+//! or `without_account_id`, `payment_required`), `enforce_reply_restriction` (true) and
+//! `reply_refusal` (`not_authorized_for_resource`; or `not_engaged`).
 
 mod api;
 mod authorize_page;
@@ -104,7 +108,7 @@ pub use state::{
     ControlError, Counters, DEFAULT_USER_ID, FakeApp, FakeState, FakeTweet, FakeUser, GrantInfo, KNOWN_SCOPES, NewApp,
     TokenPair,
 };
-pub use switches::{Fault, Refusal, Switches, UnknownClient};
+pub use switches::{CreditsBody, Fault, Refusal, ReplyRefusal, Switches, UnknownClient};
 
 /// X's endpoints and the control plane on one router, every request but the control plane's
 /// written to the request log.

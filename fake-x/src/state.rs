@@ -601,8 +601,24 @@ impl FakeState {
         text: &str,
         in_reply_to_tweet_id: Option<String>,
         quote_tweet_id: Option<String>,
+        switches: &Switches,
     ) -> Result<FakeTweet, Problem> {
         let mut inner = self.lock();
+        if switches.enforce_reply_restriction {
+            // Another author's post that does not mention this user: not a conversation it was
+            // brought into. Posts the fake does not know (made elsewhere) are let through.
+            let summoned = |id: &Option<String>| {
+                id.as_ref()
+                    .and_then(|id| inner.tweets.iter().find(|t| &t.id == id))
+                    .is_none_or(|t| t.author_id == caller.user.id || mentions(&t.text, &caller.user.username))
+            };
+            if !summoned(&in_reply_to_tweet_id) {
+                return Err(Problem::ReplyNotAllowed(switches.reply_refusal));
+            }
+            if !summoned(&quote_tweet_id) {
+                return Err(Problem::QuoteNotAllowed);
+            }
+        }
         if !inner.posted.insert((caller.user.id.clone(), text.to_owned())) {
             return Err(Problem::DuplicateContent);
         }
@@ -619,4 +635,14 @@ impl FakeState {
         inner.counters.tweets_created += 1;
         Ok(tweet)
     }
+}
+
+/// Whether `text` mentions `@username` (X's usernames are case-insensitive; a mention ends where
+/// a username character cannot follow).
+fn mentions(text: &str, username: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let wanted = format!("@{}", username.to_ascii_lowercase());
+    lower
+        .match_indices(&wanted)
+        .any(|(at, m)| lower[at + m.len()..].chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_')))
 }

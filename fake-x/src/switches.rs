@@ -65,6 +65,21 @@ pub struct Switches {
     pub tweets_user_limit_24h: u32,
     /// Posts per app per 24 hours (X: 10,000).
     pub tweets_app_limit_24h: u32,
+
+    /// Client ids whose developer account has run out of pay-per-use credits: every API v2 call
+    /// with their tokens (users/me and posts, reads included) answers 402, while the token and
+    /// revoke endpoints keep working (no 402 is on record there). The balance belongs to the
+    /// developer account, so every account connected through the app stops at once.
+    pub out_of_credits: Vec<String>,
+    /// Which of the three 402 bodies on record X sends when credits are out.
+    pub credits_body: CreditsBody,
+    /// X's reply restriction on self-serve tiers (since 2026-02-23): a reply to another author's
+    /// post is refused unless that post mentions the replier; replying to one's own post (a
+    /// thread) is allowed. Quotes of another author's post follow the same rule (removed from
+    /// self-serve tiers on 2026-04-20; the exact answer for quotes is not on record).
+    pub enforce_reply_restriction: bool,
+    /// Which of the two recorded wordings a refused reply gets.
+    pub reply_refusal: ReplyRefusal,
 }
 
 impl Default for Switches {
@@ -92,6 +107,10 @@ impl Default for Switches {
             tweets_limit_15min: 100,
             tweets_user_limit_24h: 2_400,
             tweets_app_limit_24h: 10_000,
+            out_of_credits: Vec::new(),
+            credits_body: CreditsBody::WithAccountId,
+            enforce_reply_restriction: true,
+            reply_refusal: ReplyRefusal::NotAuthorizedForResource,
         }
     }
 }
@@ -143,6 +162,42 @@ pub enum Refusal {
     ClientNotEnrolled,
     /// 429 Too Many Requests (see `too_many_requests_from_24h_cap` for its headers).
     TooManyRequests,
+    /// 402: the developer account's pay-per-use credits are spent (`credits_body` picks the body).
+    CreditsDepleted,
+    /// 429 `UsageCapExceeded`: the monthly product cap, with requests left in the window.
+    UsageCapExceeded,
+    /// 403 `user-not-enrolled`: a request billed to a user without a developer account.
+    UserNotEnrolled,
+    /// 403: a reply where the replier was not mentioned (`reply_refusal` picks the wording).
+    ReplyNotAllowed,
+    /// 403: a quote of a post where the quoter was not mentioned.
+    QuoteNotAllowed,
+}
+
+/// The 402 body of spent credits (docs/x-api.md, addendum 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditsBody {
+    /// `CreditsDepleted` with the developer account's id as a bare number above 2^53.
+    #[default]
+    WithAccountId,
+    /// The same without `account_id` (an older detail text).
+    WithoutAccountId,
+    /// `Payment Required` / `credits-depleted`, from one other source.
+    PaymentRequired,
+}
+
+/// The two recorded 403 bodies of a refused reply (docs/x-api.md, addendum 3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyRefusal {
+    /// "Reply to this conversation is not allowed because you have not been mentioned or
+    /// otherwise engaged by the author…", `about:blank` (reports from March to July 2026).
+    NotEngaged,
+    /// "You can only reply to or quote posts where you are mentioned or are the author.",
+    /// `not-authorized-for-resource` (since mid-July 2026).
+    #[default]
+    NotAuthorizedForResource,
 }
 
 impl Switches {

@@ -124,6 +124,11 @@ pub struct AccountView {
     /// Not marked yet, but certain to be on its next API call: the credentials that issued its
     /// tokens have changed since it connected.
     pub will_need_reconnection: Option<ReconnectReason>,
+    /// When X answered a call through the account's app with 402: the developer account that
+    /// owns the app has no pay-per-use credits left, so every account of the app is stopped
+    /// (reconnecting changes nothing). Cleared by the next call through the app that succeeds.
+    #[serde(default)]
+    pub app_credits_depleted_at: Option<i64>,
 }
 
 impl AccountView {
@@ -266,10 +271,13 @@ pub enum ConnectResult {
     NoCredentials,
     /// X sent an error Perch does not know.
     Refused,
+    /// X granted access but answered users/me with 402: the app's developer account has no
+    /// pay-per-use credits left.
+    CreditsDepleted,
 }
 
 impl ConnectResult {
-    pub const ALL: [ConnectResult; 16] = [
+    pub const ALL: [ConnectResult; 17] = [
         ConnectResult::Connected,
         ConnectResult::Reconnected,
         ConnectResult::MissingScopes,
@@ -286,6 +294,7 @@ impl ConnectResult {
         ConnectResult::StateExpired,
         ConnectResult::NoCredentials,
         ConnectResult::Refused,
+        ConnectResult::CreditsDepleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -306,6 +315,7 @@ impl ConnectResult {
             ConnectResult::StateExpired => "state_expired",
             ConnectResult::NoCredentials => "no_credentials",
             ConnectResult::Refused => "refused",
+            ConnectResult::CreditsDepleted => "credits_depleted",
         }
     }
 
@@ -347,6 +357,7 @@ impl ConnectResult {
             ConnectResult::StateExpired => "The connection took longer than 10 minutes, so Perch refused it and did not contact X. Press Connect to start again.".to_owned(),
             ConnectResult::NoCredentials => "No X app is set up for this card: save a Client ID and Client Secret in Settings → Twitter integration first.".to_owned(),
             ConnectResult::Refused => "X refused the connection with an error Perch does not recognise. Press Connect to try again; if it keeps happening, test the credentials in Settings → Twitter integration.".to_owned(),
+            ConnectResult::CreditsDepleted => "X granted access but would not say which account it is, because the developer account that owns this X app has no pay-per-use credits left (402), so nothing was connected. Buy credits in X's developer console (console.x.com), then connect again.".to_owned(),
         }
     }
 }
@@ -379,7 +390,8 @@ impl ConnectResult {
             | ConnectResult::RedirectMismatch
             | ConnectResult::IdentityRefused
             | ConnectResult::NoCredentials
-            | ConnectResult::Refused => {
+            | ConnectResult::Refused
+            | ConnectResult::CreditsDepleted => {
                 "X refused the connection because of how the app behind this link is set up, so nothing was connected. Tell whoever sent you the link; the details below are for them.".to_owned()
             }
         }
@@ -405,6 +417,9 @@ impl ConnectResult {
             ConnectResult::Refused => {
                 "X answered with an error Perch does not recognise. Test the credentials under Settings → Twitter integration."
             }
+            ConnectResult::CreditsDepleted => {
+                "X answered 402: the developer account that owns the X app has no pay-per-use credits left, which stops every account of the app. Buy credits in X's developer console (console.x.com)."
+            }
             _ => return None,
         })
     }
@@ -424,15 +439,24 @@ pub enum CheckResult {
     RateLimited,
     /// X could not be asked.
     Unreachable,
+    /// X answered 402: the app's developer account has no pay-per-use credits left.
+    CreditsDepleted,
+    /// X answered that the app's usage cap over its billing period is used up.
+    UsageCapExceeded,
+    /// X answered that the app (or the user) is not enrolled for this call.
+    NotEnrolled,
 }
 
 impl CheckResult {
-    pub const ALL: [CheckResult; 5] = [
+    pub const ALL: [CheckResult; 8] = [
         CheckResult::Working,
         CheckResult::NeedsReconnection,
         CheckResult::Forbidden,
         CheckResult::RateLimited,
         CheckResult::Unreachable,
+        CheckResult::CreditsDepleted,
+        CheckResult::UsageCapExceeded,
+        CheckResult::NotEnrolled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -442,6 +466,9 @@ impl CheckResult {
             CheckResult::Forbidden => "forbidden",
             CheckResult::RateLimited => "rate_limited",
             CheckResult::Unreachable => "unreachable",
+            CheckResult::CreditsDepleted => "credits_depleted",
+            CheckResult::UsageCapExceeded => "usage_cap_exceeded",
+            CheckResult::NotEnrolled => "not_enrolled",
         }
     }
 
@@ -462,6 +489,15 @@ impl CheckResult {
             CheckResult::Unreachable => {
                 "Perch could not get an answer from X; nothing was changed. Try again in a minute.".to_owned()
             }
+            CheckResult::CreditsDepleted => format!(
+                "X refused to read {who}'s profile because the developer account that owns this X app has no pay-per-use credits left (402): every account of the app is stopped until credits are bought in X's developer console (console.x.com). Nothing needs reconnecting."
+            ),
+            CheckResult::UsageCapExceeded => format!(
+                "X refused to read {who}'s profile: the X app's usage cap for its billing period is used up (not the 15-minute limit). It resets with the next period; X's developer console shows the app's usage."
+            ),
+            CheckResult::NotEnrolled => format!(
+                "X refused to read {who}'s profile because the X app is not enrolled for this call (client-not-enrolled or user-not-enrolled): in X's developer console, make sure the app belongs to a Project or pay-per-use developer account with API access. Nothing needs reconnecting."
+            ),
         }
     }
 }

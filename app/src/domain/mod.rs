@@ -13,6 +13,7 @@ mod role;
 mod twitter;
 mod views;
 mod x_app;
+mod x_refusals;
 
 pub use accounts::*;
 pub use api_keys::*;
@@ -26,6 +27,7 @@ pub use role::{Action, OPERATOR, Role};
 pub use twitter::*;
 pub use views::*;
 pub use x_app::{ClientId, ClientSecret};
+pub use x_refusals::*;
 
 /// Characters a user cannot see or mean in a name: control characters and the like.
 pub(crate) fn has_invisible_chars(s: &str) -> bool {

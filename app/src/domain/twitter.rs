@@ -125,6 +125,11 @@ pub struct CredentialView {
     /// cannot be used until an operator gives it back (issue 11). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_with_missing_key: Option<u32>,
+    /// When X answered a call through this app with 402: its developer account's pay-per-use
+    /// credits are spent, which stops every account connected through it. Absent once a call
+    /// through the app succeeds again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_depleted_at: Option<i64>,
 }
 
 impl CredentialView {

@@ -280,6 +280,14 @@ fn AccountItem(
                     "App "<code>{format!("{}…", account.client_id_preview)}</code>
                     {format!(" · connected since {}", format_utc(account.connected_at))}
                 </p>
+                {account.app_credits_depleted_at.map(|at| view! {
+                    <p class="account-note account-note-danger credits-depleted">
+                        <strong>{format!("X credits spent (since {}): ", format_utc(at))}</strong>
+                        "the developer account that owns this account's X app has no pay-per-use credits left, so X refuses every call through the app, reads included. Buy credits in X's developer console ("
+                        <a href="https://console.x.com" rel="noopener noreferrer" target="_blank">"console.x.com"</a>
+                        "); nothing needs reconnecting, and this note goes at the next call that succeeds."
+                    </p>
+                })}
                 {account.needs_reconnection.clone().map(|m| view! {
                     <p class="account-note account-note-danger">
                         <strong>{format!("Needs reconnection (found {}): ", format_utc(m.at))}</strong>{m.reason.message()}

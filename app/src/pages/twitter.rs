@@ -94,9 +94,55 @@ fn Integration(settings: TwitterSettings, remove: ServerAction<RemoveTwitterCred
             <p class="muted">"A brand with its own X app connects through it instead of the default: its accounts get that app's rate limits."</p>
             <BrandOverrides brands=brands has_default can_manage pending=pending_tests remove/>
         </section>
+        <XCosts/>
+        <Troubleshooting/>
         <AuditTrail entries=audit/>
     }
     .into_any()
+}
+
+/// What each thing Perch does costs at X, billed to the app's developer account.
+#[component]
+fn XCosts() -> impl IntoView {
+    view! {
+        <section class="card guide" aria-labelledby="costs-title">
+            <details>
+                <summary><h2 id="costs-title">"What Perch's calls cost at X"</h2></summary>
+                <p class="muted">{format!("X's pay-per-use prices as published on {}; X bills them to the developer account that owns the app, and failed requests are not billed.", crate::domain::X_PRICES_AS_OF)}</p>
+                <div class="table-wrap"><table class="table stack">
+                    <thead><tr><th scope="col">"In Perch"</th><th scope="col">"At X"</th><th scope="col">"Price"</th></tr></thead>
+                    <tbody>
+                        {crate::domain::X_PRICES.iter().map(|p| view! {
+                            <tr><td data-label="In Perch">{p.action}</td><td data-label="At X"><code>{p.call}</code></td><td data-label="Price">{p.price}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table></div>
+                <p class="small muted">"Test credentials and token refreshes use X's OAuth endpoints, which cost nothing."</p>
+            </details>
+        </section>
+    }
+}
+
+/// X's refusals that Perch names, with what to do about each: the same codes as the public
+/// API's errors.
+#[component]
+fn Troubleshooting() -> impl IntoView {
+    view! {
+        <section class="card guide" aria-labelledby="trouble-title">
+            <details>
+                <summary><h2 id="trouble-title">"Troubleshooting: when X refuses"</h2></summary>
+                <p class="muted">"Each of X's refusals has its own error code in Perch's API and its own message on this dashboard."</p>
+                <dl class="troubleshooting">
+                    {crate::domain::X_REFUSALS.iter().map(|r| view! {
+                        <div>
+                            <dt><code>{r.code}</code>" · "{r.title}</dt>
+                            <dd>{r.advice}</dd>
+                        </div>
+                    }).collect_view()}
+                </dl>
+            </details>
+        </section>
+    }
 }
 
 /// The accounts whose credentials changed under them: how many, and which.
@@ -129,9 +175,9 @@ fn SetupGuide(callback_url: String, scopes: Vec<String>, open: bool) -> impl Int
                 <summary><h2 id="guide-title">"Set up your X app"</h2></summary>
                 <ol class="steps">
                     <li>
-                        <strong>"Create a project and an app"</strong>
-                        " at "<a href="https://developer.x.com/en/portal/dashboard" rel="noopener noreferrer" target="_blank">"developer.x.com"</a>
-                        " (the Free or Basic tier is enough), then open the app's settings."
+                        <strong>"Create an app"</strong>
+                        " in X's developer console at "<a href="https://console.x.com" rel="noopener noreferrer" target="_blank">"console.x.com"</a>
+                        ", where new apps have been made since February 2026, and buy pay-per-use credits for its developer account (every call Perch makes for your accounts is billed to it; see what each costs below). Then open the app's settings."
                     </li>
                     <li>
                         <strong>"User authentication settings"</strong>": set up OAuth 2.0 with"
@@ -230,8 +276,19 @@ fn SavedFacts(credential: CredentialView) -> impl IntoView {
             </div>
         }
     });
+    let credits = credential.credits_depleted_at.map(|at| {
+        view! {
+            <div class="banner banner-error credits-depleted" role="alert">
+                <strong>{format!("X credits spent (since {}). ", format_utc(at))}</strong>
+                "X answered a call through this app with 402: the developer account that owns it has no pay-per-use credits left (or reached its spending limit), so every account connected through the app is stopped, reads included. Buy credits or raise the limit in X's developer console ("
+                <a href="https://console.x.com" rel="noopener noreferrer" target="_blank">"console.x.com"</a>
+                "). Nothing needs reconnecting; this goes away at the next call through the app that succeeds."
+            </div>
+        }
+    });
     view! {
         {unreadable}
+        {credits}
         <dl class="facts">
             <div><dt>"Client ID"</dt><dd><code>{credential.preview_label()}</code></dd></div>
             <div><dt>"Client Secret"</dt><dd>"Set · never shown again"</dd></div>

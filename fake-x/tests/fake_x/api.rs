@@ -251,3 +251,119 @@ async fn tweets_faults_answer_5xx_html_hang_or_close() {
     h.fake.update_switches(|s| s.tweets_fault = Fault::None);
     assert_eq!(h.tweet(&pair.access_token, json!({"text": "a"})).await.status(), StatusCode::CREATED);
 }
+
+// ---- credits, caps, enrolment, reply restriction (docs/x-api.md, addendum 2 and 3) ----------------
+
+#[tokio::test]
+async fn an_app_out_of_credits_gets_402_on_every_call_reads_included_while_oauth_works() {
+    let h = setup().await;
+    let other = h.fake.register_app(NewApp::new([CALLBACK]).named("Funded"));
+    let pair = h.tokens(ALL_API_SCOPES);
+    let funded = h.fake.issue_tokens(&other.client_id, fake_x::DEFAULT_USER_ID, ALL_API_SCOPES).unwrap();
+    h.fake.update_switches(|s| s.out_of_credits = vec![h.app.client_id.clone()]);
+    for res in [h.users_me(&pair.access_token, "").await, h.tweet(&pair.access_token, json!({"text": "a"})).await] {
+        assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+        // As captured: plain JSON, not problem+json; the account id a bare number above 2^53.
+        assert_eq!(header(&res, "content-type"), Some("application/json; charset=utf-8"));
+        let body = res.text().await.unwrap();
+        assert!(body.starts_with(r#"{"account_id":2051096097834344448,"title":"CreditsDepleted""#), "{body}");
+    }
+    assert_eq!(h.users_me(&funded.access_token, "").await.status(), StatusCode::OK, "another developer account");
+    // The token endpoint keeps working (no 402 on record there).
+    let refreshed = h
+        .http
+        .post(format!("{}/2/oauth2/token", h.fake.base_url()))
+        .basic_auth(&h.app.client_id, Some(&h.app.client_secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", pair.refresh_token.as_deref().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    assert!(h.fake.tweets().is_empty());
+
+    for (body, starts) in [
+        (CreditsBody::WithoutAccountId, r#"{"title":"CreditsDepleted","detail":"Your enrolled account does not"#),
+        (CreditsBody::PaymentRequired, r#"{"detail":"credits depleted","status":402,"title":"Payment Required""#),
+    ] {
+        h.fake.update_switches(|s| {
+            s.out_of_credits = vec![];
+            s.users_me_refusal = Refusal::CreditsDepleted;
+            s.credits_body = body;
+        });
+        let res = h.users_me(&funded.access_token, "").await;
+        assert_eq!(res.status(), StatusCode::PAYMENT_REQUIRED);
+        assert!(res.text().await.unwrap().starts_with(starts), "{body:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_usage_cap_is_a_429_with_requests_left_in_the_window() {
+    let h = setup().await;
+    h.fake.update_switches(|s| s.tweets_refusal = Refusal::UsageCapExceeded);
+    let pair = h.tokens(ALL_API_SCOPES);
+    let res = h.tweet(&pair.access_token, json!({"text": "capped"})).await;
+    assert_eq!(header(&res, "x-rate-limit-limit"), Some("40000"));
+    assert_eq!(header(&res, "x-rate-limit-remaining"), Some("39999"));
+    let (status, body) = problem(res).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((body["title"].as_str(), body["period"].as_str()), (Some("UsageCapExceeded"), Some("Monthly")));
+}
+
+#[tokio::test]
+async fn user_not_enrolled_has_its_reason_and_registration_url() {
+    let h = setup().await;
+    h.fake.update_switches(|s| s.users_me_refusal = Refusal::UserNotEnrolled);
+    let pair = h.tokens(ALL_API_SCOPES);
+    let (status, body) = problem(h.users_me(&pair.access_token, "").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (body["reason"].as_str(), body["registration_url"].as_str()),
+        (Some("user-not-enrolled"), Some("https://console.x.com"))
+    );
+}
+
+#[tokio::test]
+async fn replies_and_quotes_need_the_author_to_have_mentioned_the_account() {
+    let h = setup().await;
+    h.fake.add_user(FakeUser::new("1111111111", "Coffee Co", "coffeeco"));
+    let author = h.fake.issue_tokens(&h.app.client_id, "1111111111", ALL_API_SCOPES).unwrap();
+    let me = h.tokens(ALL_API_SCOPES);
+    let id_of = |v: Value| v["data"]["id"].as_str().unwrap().to_owned();
+    let plain = id_of(h.tweet(&author.access_token, json!({"text": "No mention"})).await.json().await.unwrap());
+    let mention = id_of(h.tweet(&author.access_token, json!({"text": "Hi @xdevelopers!"})).await.json().await.unwrap());
+
+    for (wording, body) in [
+        (
+            ReplyRefusal::NotAuthorizedForResource,
+            r#"{"detail":"You can only reply to or quote posts where you are mentioned or are the author.","status":403,"title":"Authorization Error","type":"https://api.x.com/2/problems/not-authorized-for-resource"}"#,
+        ),
+        (
+            ReplyRefusal::NotEngaged,
+            r#"{"detail":"Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.","type":"about:blank","title":"Forbidden","status":403}"#,
+        ),
+    ] {
+        h.fake.update_switches(|s| s.reply_refusal = wording);
+        let res = h.tweet(&me.access_token, json!({"text": "reply", "reply": {"in_reply_to_tweet_id": plain}})).await;
+        assert_eq!(problem(res).await, (StatusCode::FORBIDDEN, body.into()), "{wording:?}");
+    }
+    let res = h.tweet(&me.access_token, json!({"text": "quote", "quote_tweet_id": plain})).await;
+    assert_eq!(problem(res).await.0, StatusCode::FORBIDDEN);
+
+    // Mentioned (any case): allowed; a reply to one's own post (a thread): allowed.
+    let res = h.tweet(&me.access_token, json!({"text": "thanks", "reply": {"in_reply_to_tweet_id": mention}})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let own = id_of(res.json().await.unwrap());
+    let res = h.tweet(&me.access_token, json!({"text": "part 2", "reply": {"in_reply_to_tweet_id": own}})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // "@xdevelopersfan" is not a mention of @XDevelopers.
+    let near =
+        id_of(h.tweet(&author.access_token, json!({"text": "@xdevelopersfan hello"})).await.json().await.unwrap());
+    let res = h.tweet(&me.access_token, json!({"text": "no", "reply": {"in_reply_to_tweet_id": near}})).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    h.fake.update_switches(|s| s.enforce_reply_restriction = false);
+    let res = h.tweet(&me.access_token, json!({"text": "allowed now", "reply": {"in_reply_to_tweet_id": plain}})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}

@@ -7,7 +7,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fake_x::{
-    FakeApp, FakeUser, FakeX, Fault, NewApp, Refusal, UnknownClient, fingerprint, pkce_challenge, pkce_verifier,
+    CreditsBody, FakeApp, FakeUser, FakeX, Fault, NewApp, Refusal, ReplyRefusal, UnknownClient, fingerprint,
+    pkce_challenge, pkce_verifier,
 };
 use reqwest::header::LOCATION;
 use reqwest::{Client, Response, StatusCode};

@@ -32,7 +32,7 @@ pub fn rfc3339(t: i64) -> String {
 
 /// The codes the public API answers with (the dashboard's own, such as `unauthenticated`, never
 /// reach `/v1`).
-const CODES: [ErrorCode; 21] = [
+const CODES: [ErrorCode; 29] = [
     ErrorCode::Validation,
     ErrorCode::BadRequest,
     ErrorCode::InvalidPath,
@@ -51,6 +51,14 @@ const CODES: [ErrorCode; 21] = [
     ErrorCode::MissingScopes,
     ErrorCode::XForbidden,
     ErrorCode::XRejected,
+    ErrorCode::XCreditsDepleted,
+    ErrorCode::XUsageCapExceeded,
+    ErrorCode::XClientNotEnrolled,
+    ErrorCode::XUserNotEnrolled,
+    ErrorCode::XReplyNotAllowed,
+    ErrorCode::XQuoteNotAllowed,
+    ErrorCode::XDuplicate,
+    ErrorCode::XMediaInvalid,
     ErrorCode::RateLimited,
     ErrorCode::XUnavailable,
     ErrorCode::MasterKeyMissing,
@@ -262,6 +270,12 @@ pub struct Account {
     /// Scopes Perch asked for that X did not grant.
     pub missing_scopes: Vec<String>,
     pub client_id_preview: String,
+    /// Set while X says the developer account that owns the account's app has no pay-per-use
+    /// credits left (since when): every call through the app fails with 402
+    /// `x_credits_depleted` until credits are bought. About the app, not the account: `status`
+    /// stays `active`. null once a call through the app succeeds again.
+    #[schema(required = true, format = DateTime)]
+    pub app_credits_depleted_since: Option<String>,
     #[schema(format = DateTime)]
     pub connected_at: String,
 }
@@ -287,6 +301,7 @@ impl From<AccountView> for Account {
             scopes: a.scopes,
             missing_scopes: a.missing_scopes,
             client_id_preview: a.client_id_preview,
+            app_credits_depleted_since: a.app_credits_depleted_at.map(rfc3339),
             connected_at: rfc3339(a.connected_at),
         }
     }

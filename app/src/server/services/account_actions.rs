@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use crate::domain::{AccountId, Action, BrandId, CheckResult, DisconnectOutcome};
 use crate::error::{AppError, ErrorCode};
-use crate::server::infra::x_client::ApiError;
+use crate::server::infra::x_client::{AccountRefusal, ApiError};
 use crate::server::services::actor::Actor;
 use crate::server::store::accounts::{self, Attempt, UseError};
 use crate::server::{AppState, store::credentials};
@@ -26,11 +26,23 @@ pub async fn check(state: &AppState, actor: &Actor, account_id: &AccountId) -> R
         }
     })
     .await;
+    // X's 402 marks the app's credits spent; an answer with the profile clears the mark.
+    if let Ok((answer, used)) = &asked {
+        let depleted = matches!(answer, Err(ApiError::Account(AccountRefusal::CreditsDepleted)));
+        if depleted || answer.is_ok() {
+            used.note_credits(pool, org_id, depleted).await;
+        }
+    }
     let result = match asked {
         Ok((Ok(user), _)) => {
             accounts::update_profile(pool, org_id, account_id, &user).await?;
             CheckResult::Working
         }
+        Ok((Err(ApiError::Account(refusal)), _)) => match refusal {
+            AccountRefusal::CreditsDepleted => CheckResult::CreditsDepleted,
+            AccountRefusal::UsageCapExceeded { .. } => CheckResult::UsageCapExceeded,
+            AccountRefusal::ClientNotEnrolled | AccountRefusal::UserNotEnrolled => CheckResult::NotEnrolled,
+        },
         Ok((Err(ApiError::Forbidden(_)), _)) => CheckResult::Forbidden,
         Ok((Err(ApiError::RateLimited), _)) => CheckResult::RateLimited,
         Ok((Err(ApiError::Unreachable(_) | ApiError::Unauthorized), _)) => CheckResult::Unreachable,

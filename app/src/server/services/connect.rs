@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::server::infra::rate_limit::{self, Limit, Limited};
-use crate::server::infra::x_client::{ApiError, TokenError};
+use crate::server::infra::x_client::{AccountRefusal, ApiError, TokenError};
 use crate::server::services::actor::Actor;
 use crate::server::store::accounts::{self, Connection};
 use crate::server::store::credentials::AppSource;
@@ -279,7 +279,17 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
             return Ok(Completed::failed(result));
         }
     };
-    let user = match state.x.users_me(&tokens.access_token).await {
+    let asked = state.x.users_me(&tokens.access_token).await;
+    // X's 402 marks the app's credits spent (the account is never marked); an answer clears it.
+    let depleted = matches!(asked, Err(ApiError::Account(AccountRefusal::CreditsDepleted)));
+    if depleted || asked.is_ok() {
+        // Usually nothing to write: only a change of state is.
+        let marked = credentials::note_credits(pool, org_id, &flow.credential_id, depleted).await;
+        if let Err(e) = marked {
+            tracing::error!(org_id = %org_id, error = %e, "recording the app's credits failed");
+        }
+    }
+    let user = match asked {
         Ok(u) => u,
         Err(e) => {
             tracing::warn!(org_id = %org_id, error = ?e, "users/me failed after a code exchange");
@@ -289,7 +299,8 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
                 let _ = state.x.revoke(&flow.client_id, &flow.client_secret, r, true).await;
             }
             let result = match e {
-                ApiError::Forbidden(_) => ConnectResult::IdentityRefused,
+                ApiError::Account(AccountRefusal::CreditsDepleted) => ConnectResult::CreditsDepleted,
+                ApiError::Forbidden(_) | ApiError::Account(_) => ConnectResult::IdentityRefused,
                 _ => ConnectResult::Unreachable,
             };
             return Ok(Completed::failed(result));

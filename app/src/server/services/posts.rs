@@ -8,7 +8,9 @@ use crate::domain::{OrgId, PostText, PostView, ReconnectReason};
 use crate::error::{AppError, ErrorCode};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
-use crate::server::infra::x_client::{LimitKind, NewTweet, PostError, RateLimited, ReplyTo};
+use crate::server::infra::x_client::{
+    AccountRefusal, ContentRefusal, LimitKind, NewTweet, PostError, RateLimited, ReplyTo,
+};
 use crate::server::store::accounts::{self, Attempt, UseError};
 use crate::server::store::api_keys::KeyHolder;
 use crate::server::{AppState, now};
@@ -105,9 +107,14 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
         Err(UseError::Unreachable(why)) => return Err(unavailable(&why).into()),
         Err(UseError::Server(e)) => return Err(e.into()),
     };
+    // X's 402 marks the app's credits spent; a post that went through clears the mark.
+    let depleted = matches!(answer, Err(PostError::Account(AccountRefusal::CreditsDepleted)));
+    if depleted || answer.is_ok() {
+        used.note_credits(state.db.pool(), org_id, depleted).await;
+    }
     let created = match answer {
         Ok(created) => created,
-        Err(refusal) => return Err(refused(refusal, &used.scopes)),
+        Err(refusal) => return Err(refused(refusal, &used.scopes, now())),
     };
     let view = PostView {
         id: new_id("pst"),
@@ -134,8 +141,8 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
 }
 
 /// X's refusal of a post, as the error a client can act on. `granted` are the scopes of the
-/// token the post was tried with.
-fn refused(refusal: PostError, granted: &[String]) -> Failure {
+/// token the post was tried with; `t` is now (for when a usage cap's period ends).
+fn refused(refusal: PostError, granted: &[String], t: i64) -> Failure {
     match refusal {
         PostError::Forbidden(detail) => {
             let missing: Vec<&str> = POST_SCOPES.iter().copied().filter(|s| !granted.iter().any(|g| g == s)).collect();
@@ -151,12 +158,33 @@ fn refused(refusal: PostError, granted: &[String]) -> Failure {
             }
             AppError::new(ErrorCode::XForbidden, format!("X refused the post: {detail}")).into()
         }
-        PostError::ClientNotEnrolled => AppError::new(
-            ErrorCode::XForbidden,
-            "X refused the post because the X app is not attached to a Project with the access level posting needs (client-not-enrolled). In the X developer portal, attach the app to a Project, then try again.",
+        PostError::Account(refusal) => account_refused(refusal, t),
+        PostError::Content(refusal, detail) => {
+            let (code, what) = match refusal {
+                ContentRefusal::ReplyNotAllowed => (
+                    ErrorCode::XReplyNotAllowed,
+                    "X does not let this account reply there: on self-serve API tiers a reply is allowed only where the post's author mentioned the account (or to the account's own posts, as in a thread). Post it without `reply_to_post_id`, or reply from X itself.",
+                ),
+                ContentRefusal::QuoteNotAllowed => (
+                    ErrorCode::XQuoteNotAllowed,
+                    "X does not let this account quote that post: quoting through the API left X's self-serve tiers in April 2026, except where the account was mentioned. Post it without `quote_post_id`, with the post's link in the text instead.",
+                ),
+                ContentRefusal::Duplicate => (
+                    ErrorCode::XDuplicate,
+                    "X refused the post as a duplicate: the account already posted this text. Change the text to post it again.",
+                ),
+            };
+            AppError::new(code, format!("{what} (X said: {detail})")).into()
+        }
+        PostError::MediaInvalid(ids) => AppError::new(
+            ErrorCode::XMediaInvalid,
+            format!(
+                "X refused the post's media ids{}: each must be an upload of this account's, finished processing, and less than 24 hours old.",
+                if ids.is_empty() { String::new() } else { format!(" ({})", ids.join(", ")) }
+            ),
         )
         .into(),
-        PostError::RateLimited(limit) => rate_limited(limit, now()),
+        PostError::RateLimited(limit) => rate_limited(limit, t),
         PostError::Invalid(detail) => {
             AppError::new(ErrorCode::XRejected, format!("X refused the post as invalid: {detail}")).into()
         }
@@ -165,6 +193,62 @@ fn refused(refusal: PostError, granted: &[String]) -> Failure {
         PostError::Unauthorized => unavailable("X refused the token").into(),
         PostError::Unreachable(why) => unavailable(&why).into(),
     }
+}
+
+/// A refusal about the X app or its developer account, as the error a client can act on. None
+/// of them is about the account: reconnecting it changes nothing, and it is never marked.
+pub fn account_refused(refusal: AccountRefusal, t: i64) -> Failure {
+    match refusal {
+        AccountRefusal::CreditsDepleted => AppError::new(
+            ErrorCode::XCreditsDepleted,
+            "X refused the call: the developer account that owns this X app has no pay-per-use credits left (X's 402), so every account connected through the app is stopped, reads included. Buy credits (or raise the spending limit) in X's developer console at console.x.com; nothing needs reconnecting.",
+        )
+        .into(),
+        AccountRefusal::UsageCapExceeded { period } => {
+            let end = period_end(period.as_deref(), t);
+            let retry_after_secs = (end - t).max(1) as u64;
+            Failure::RateLimited {
+                error: AppError::new(
+                    ErrorCode::XUsageCapExceeded,
+                    format!(
+                        "X refused the call: the X app's {} usage cap is used up (not its 15-minute rate limit). It resets with X's billing period; Retry-After says when the current period ends, by the calendar. Check the app's usage in X's developer console.",
+                        period.as_deref().map(str::to_lowercase).unwrap_or_else(|| "monthly".to_owned())
+                    ),
+                ),
+                retry_after_secs,
+            }
+        }
+        AccountRefusal::ClientNotEnrolled => AppError::new(
+            ErrorCode::XClientNotEnrolled,
+            "X refused the call because the X app is not enrolled for it (client-not-enrolled): the app must belong to a Project (or, under pay-per-use, a developer account enrolled in it) with access to this endpoint. Fix it in X's developer console; nothing needs reconnecting.",
+        )
+        .into(),
+        AccountRefusal::UserNotEnrolled => AppError::new(
+            ErrorCode::XUserNotEnrolled,
+            "X refused the call because it bills it to the X user, who has no developer account enrolled in pay-per-use (user-not-enrolled). Calls through your own X app should not meet this: check that the account was connected through the app you expect.",
+        )
+        .into(),
+    }
+}
+
+/// When a usage cap over `period` ends, by the calendar in UTC: the next midnight for a daily
+/// cap, the first of the next month otherwise (X's caps are monthly; its billing cycle may start
+/// on another day, which X does not say, so this can be early, never late by more than a month).
+fn period_end(period: Option<&str>, t: i64) -> i64 {
+    use time::{Date, Month, OffsetDateTime, Time};
+    let Ok(now) = OffsetDateTime::from_unix_timestamp(t) else { return t + 24 * 3600 };
+    let date = now.date();
+    let end: Date = if period.is_some_and(|p| p.eq_ignore_ascii_case("daily")) {
+        date.next_day().unwrap_or(date)
+    } else {
+        let (year, month) = if date.month() == Month::December {
+            (date.year() + 1, Month::January)
+        } else {
+            (date.year(), date.month().next())
+        };
+        Date::from_calendar_date(year, month, 1).unwrap_or(date)
+    };
+    end.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp()
 }
 
 async fn record(
@@ -209,5 +293,22 @@ mod tests {
         assert_eq!(retry_after_secs, 1, "a reset in the past still says to wait");
         let Failure::RateLimited { retry_after_secs, .. } = at(LimitKind::App24h, None) else { panic!() };
         assert_eq!(retry_after_secs, 60);
+    }
+
+    #[test]
+    fn a_usage_cap_waits_for_the_end_of_its_period_not_the_window() {
+        // 2026-12-07 12:00:00 UTC.
+        let t = 1_796_644_800;
+        assert_eq!(period_end(Some("Monthly"), t), 1_798_761_600, "2027-01-01, across the year");
+        assert_eq!(period_end(None, t), 1_798_761_600, "monthly when X does not say");
+        assert_eq!(period_end(Some("Daily"), t), 1_796_688_000, "the next midnight");
+        // 2026-02-28 23:59:59 UTC: the first of March.
+        assert_eq!(period_end(Some("Monthly"), 1_772_323_199), 1_772_323_200);
+        let Failure::RateLimited { retry_after_secs, error } =
+            account_refused(AccountRefusal::UsageCapExceeded { period: Some("Monthly".into()) }, t)
+        else {
+            panic!()
+        };
+        assert_eq!((error.code, retry_after_secs), (ErrorCode::XUsageCapExceeded, 1_798_761_600 - 1_796_644_800));
     }
 }

@@ -74,6 +74,7 @@ struct Row {
     updated_by: String,
     last_test_result: Option<String>,
     last_tested_at: Option<i64>,
+    credits_depleted_at: Option<i64>,
     /// The blobs' headers (version and key id), to tell a key this server lacks without
     /// opening anything.
     client_id_head: Vec<u8>,
@@ -81,7 +82,7 @@ struct Row {
 }
 
 const COLUMNS: &str = "id, brand_id, client_id_preview, generation, created_at, updated_at, updated_by, last_test_result, \
-    last_tested_at, substr(client_id_enc, 1, 5) as client_id_head, substr(client_secret_enc, 1, 5) as client_secret_head";
+    last_tested_at, credits_depleted_at, substr(client_id_enc, 1, 5) as client_id_head, substr(client_secret_enc, 1, 5) as client_secret_head";
 
 impl Row {
     fn into_view(self, vault: &KeyRing) -> CredentialView {
@@ -102,8 +103,44 @@ impl Row {
             updated_by: self.updated_by,
             last_test,
             sealed_with_missing_key,
+            credits_depleted_at: self.credits_depleted_at,
         }
     }
+}
+
+/// Records what X said about the pay-per-use credits of the developer account that owns these
+/// credentials' app: spent (its 402, from now) or not (a call through the app succeeded). Only a
+/// change is written (and logged): the first 402 keeps its time.
+pub async fn note_credits(
+    pool: &AnyPool,
+    org_id: &OrgId,
+    credential_id: &str,
+    depleted: bool,
+) -> Result<(), ServerError> {
+    let query = if depleted {
+        sqlx::query(
+            "update twitter_credentials set credits_depleted_at = $3 \
+             where org_id = $1 and id = $2 and credits_depleted_at is null",
+        )
+        .bind(org_id)
+        .bind(credential_id)
+        .bind(now())
+    } else {
+        sqlx::query(
+            "update twitter_credentials set credits_depleted_at = null \
+             where org_id = $1 and id = $2 and credits_depleted_at is not null",
+        )
+        .bind(org_id)
+        .bind(credential_id)
+    };
+    if query.execute(pool).await?.rows_affected() > 0 {
+        if depleted {
+            tracing::warn!(org_id = %org_id, credential_id, "X says the app's pay-per-use credits are spent");
+        } else {
+            tracing::info!(org_id = %org_id, credential_id, "X answered through the app again: credits no longer spent");
+        }
+    }
+    Ok(())
 }
 
 /// `brand_id is null` or `brand_id = $n`: the one place the target becomes SQL.

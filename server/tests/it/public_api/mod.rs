@@ -15,7 +15,7 @@ use crate::common::connect::*;
 use crate::common::leaks::{assert_no_secret, at_rest, capture, logs};
 use crate::common::{Backend, Reply, TestApp, brand, send};
 use app::domain::callback_url;
-use fake_x::{Fault, NewApp, Refusal};
+use fake_x::{CreditsBody, Fault, NewApp, Refusal, ReplyRefusal};
 use serde_json::{Value, json};
 
 // ---- helpers ---------------------------------------------------------------------------------

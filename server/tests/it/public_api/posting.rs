@@ -6,6 +6,9 @@ on_both_databases!(
     posting_goes_through_the_accounts_own_app,
     post_text_and_ids_are_checked_before_x_is_called,
     every_refusal_of_x_becomes_an_error_a_client_can_act_on,
+    refusals_about_the_app_are_named_and_never_mark_the_account,
+    spent_credits_mark_the_app_on_every_card_until_a_call_through_it_succeeds,
+    replies_and_quotes_x_no_longer_allows_are_named_and_never_retried,
     a_revoked_access_token_is_refreshed_once_and_the_post_retried,
     a_refused_refresh_marks_the_account_and_answers_409,
     rotation_marks_only_the_accounts_of_the_old_secret_on_their_next_call,
@@ -17,12 +20,13 @@ on_both_databases!(
 async fn posting_goes_through_the_accounts_own_app(b: Backend) {
     let (w, key, on_default, on_coffee) = two_apps(b).await;
 
-    let r = post(&w.app.base, &key, &on_coffee, "Fresh beans today ☕").await;
+    // It mentions the default card's account, which X's reply restriction requires of the reply below.
+    let r = post(&w.app.base, &key, &on_coffee, "Fresh beans today ☕ @XDevelopers").await;
     assert_eq!(r.status, 201, "{}", r.body);
     let p = r.json()["data"].clone();
     assert!(p["id"].as_str().unwrap().starts_with("pst_"));
     let tweet = w.x.tweets().into_iter().find(|t| t.id == p["x_post_id"].as_str().unwrap()).expect("posted at X");
-    assert_eq!(tweet.text, "Fresh beans today ☕");
+    assert_eq!(tweet.text, "Fresh beans today ☕ @XDevelopers");
     assert_eq!(tweet.client_id, ID_B, "through the brand's own app");
     assert_eq!(tweet.author_id, "1111111111");
     assert_eq!(p["url"], format!("https://x.com/coffeeco/status/{}", tweet.id));
@@ -84,12 +88,13 @@ async fn every_refusal_of_x_becomes_an_error_a_client_can_act_on(b: Backend) {
 
     // Duplicate content.
     let r = post(&base, &key, &id, "First").await;
-    assert_eq!((r.status, error_code(&r)), (403, "x_forbidden".to_owned()), "{}", r.body);
+    assert_eq!((r.status, error_code(&r)), (409, "x_duplicate".to_owned()), "{}", r.body);
     assert!(error_message(&r).contains("duplicate content"), "{}", r.body);
 
-    let refusals: [(Refusal, u16, &str, &str); 2] = [
+    let refusals: [(Refusal, u16, &str, &str); 3] = [
         (Refusal::NotPermitted, 403, "x_forbidden", "not permitted to perform this action"),
-        (Refusal::ClientNotEnrolled, 403, "x_forbidden", "Project"),
+        (Refusal::ClientNotEnrolled, 403, "x_client_not_enrolled", "Project"),
+        (Refusal::UserNotEnrolled, 403, "x_user_not_enrolled", "user-not-enrolled"),
     ];
     for (refusal, status, code, says) in refusals {
         w.x.update_switches(|s| s.tweets_refusal = refusal);
@@ -292,4 +297,155 @@ async fn disconnect_revokes_at_x_and_deletes_the_tokens(b: Backend) {
     assert_eq!(again.status, 404);
     let trail = w.owner.get("/settings/twitter").await;
     assert!(trail.body.contains("Disconnected an X account") && trail.body.contains("API key “CMS”"), "audit trail");
+}
+
+/// X's refusals about the app or its developer account (docs/x-api.md, addendum 2): each has its
+/// own code, none is retried, none refreshes a token, and none marks the account, which stays
+/// active and posts again once X lets it.
+async fn refusals_about_the_app_are_named_and_never_mark_the_account(b: Backend) {
+    let (w, key, id) = with_account(b).await;
+    let base = w.app.base.clone();
+    for (n, body) in [CreditsBody::WithAccountId, CreditsBody::WithoutAccountId, CreditsBody::PaymentRequired]
+        .into_iter()
+        .enumerate()
+    {
+        w.x.update_switches(|s| {
+            s.tweets_refusal = Refusal::CreditsDepleted;
+            s.credits_body = body;
+        });
+        let before = w.x.requests().len();
+        let r = post(&base, &key, &id, &format!("credits {n}")).await;
+        assert_eq!((r.status, error_code(&r)), (402, "x_credits_depleted".to_owned()), "{body:?}: {}", r.body);
+        assert!(error_message(&r).contains("console.x.com"), "says what to do: {}", r.body);
+        assert_eq!(w.x.requests().len() - before, 1, "{body:?}: one call to X, not retried");
+    }
+
+    // The monthly cap: its own code, and Retry-After from the end of the month, not X's
+    // 15-minute reset (which the captured answer sets 15 minutes ahead).
+    w.x.update_switches(|s| s.tweets_refusal = Refusal::UsageCapExceeded);
+    let r = post(&base, &key, &id, "capped").await;
+    assert_eq!((r.status, error_code(&r)), (429, "x_usage_cap_exceeded".to_owned()), "{}", r.body);
+    let retry: i64 = r.header("retry-after").parse().expect("Retry-After in seconds");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let month_end = {
+        use time::{Date, OffsetDateTime, Time};
+        let d = OffsetDateTime::from_unix_timestamp(now).unwrap().date();
+        let (y, m) = if d.month() == time::Month::December {
+            (d.year() + 1, time::Month::January)
+        } else {
+            (d.year(), d.month().next())
+        };
+        Date::from_calendar_date(y, m, 1).unwrap().with_time(Time::MIDNIGHT).assume_utc().unix_timestamp()
+    };
+    assert!(
+        (retry - (month_end - now)).abs() <= 5,
+        "Retry-After {retry} against {} to the month's end",
+        month_end - now
+    );
+    assert!(!error_message(&r).contains("15-minute rate limit is"), "{}", r.body);
+
+    w.x.update_switches(|s| s.tweets_refusal = Refusal::None);
+    assert_eq!(account(&base, &key, &id).await["status"], "active", "the account was never marked");
+    assert_eq!(w.x.counters().refreshes, 0, "no refresh: none of these is about the token");
+    assert_eq!(post(&base, &key, &id, "Back").await.status, 201);
+}
+
+/// X's 402 is about the developer account behind an app: the app's panel in Settings and the card
+/// of every account connected through it say so (and no other app's), from the first refusal until
+/// the next call through the app that succeeds, whichever account and door it comes by (a post, a
+/// Check); the token endpoint keeps working meanwhile.
+async fn spent_credits_mark_the_app_on_every_card_until_a_call_through_it_succeeds(b: Backend) {
+    let (w, key, on_default, on_coffee) = two_apps(b).await;
+    let base = w.app.base.clone();
+    w.x.set_next_user(fake_x::FakeUser::new("3333333333", "Second", "second"));
+    let second_on_default = account_of(&connect_through(&w.owner, None, Some("3333333333")).await);
+    let flagged = |accounts: &[Value]| -> Vec<String> {
+        let mut ids: Vec<String> = accounts
+            .iter()
+            .filter(|a| a["app_credits_depleted_at"].is_i64())
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let default_panel = |s: &Value| s["default"]["credits_depleted_at"].clone();
+    assert!(flagged(&all_accounts(&w.owner).await).is_empty());
+
+    w.x.update_switches(|s| s.out_of_credits = vec![ID_A.to_owned()]);
+    let r = post(&base, &key, &on_default, "no credits").await;
+    assert_eq!((r.status, error_code(&r)), (402, "x_credits_depleted".to_owned()), "{}", r.body);
+    let mut expected = vec![on_default.clone(), second_on_default.clone()];
+    expected.sort();
+    assert_eq!(flagged(&all_accounts(&w.owner).await), expected, "every account of the default app, no other");
+    let settings = w.owner.call("twitter/settings", &[]).await.json();
+    assert!(default_panel(&settings).is_i64(), "{settings}");
+    let page = w.owner.get("/settings/twitter").await;
+    assert!(page.body.contains("X credits spent"), "the settings page says so");
+    let page = w.owner.get("/accounts").await;
+    assert_eq!(page.body.matches("credits-depleted").count(), 2, "on both cards of the app");
+    // The other app's account still posts, and its card says nothing.
+    assert_eq!(post(&base, &key, &on_coffee, "other app").await.status, 201);
+    let listed = account(&base, &key, &on_default).await;
+    assert_eq!(listed["status"], "active", "never the account's state");
+    assert!(listed["app_credits_depleted_since"].as_str().is_some_and(|s| s.ends_with('Z')), "{listed}");
+    assert!(account(&base, &key, &on_coffee).await["app_credits_depleted_since"].is_null());
+
+    // Check through the other account of the app meets the same 402, and names it.
+    let r = check(&w.owner, &second_on_default).await;
+    assert_eq!(r.json(), "credits_depleted", "{}", r.body);
+    let first = default_panel(&w.owner.call("twitter/settings", &[]).await.json());
+    assert!(first.is_i64());
+
+    // Credits bought: the next call through the app that succeeds clears the mark, whichever
+    // account it was for.
+    w.x.update_switches(|s| s.out_of_credits = vec![]);
+    assert_eq!(check(&w.owner, &second_on_default).await.json(), "working");
+    assert!(flagged(&all_accounts(&w.owner).await).is_empty());
+    assert!(default_panel(&w.owner.call("twitter/settings", &[]).await.json()).is_null());
+    assert!(!w.owner.get("/accounts").await.body.contains("credits-depleted"));
+    assert!(account(&base, &key, &on_default).await["app_credits_depleted_since"].is_null());
+    assert_eq!(post(&base, &key, &on_default, "credits back").await.status, 201);
+}
+
+/// X's reply restriction and the end of quotes on self-serve tiers (docs/x-api.md, addendum 3):
+/// both recorded wordings of a refused reply, and a refused quote, have their own codes; neither
+/// is taken for a missing scope (the account's token has every scope) nor retried. A reply where
+/// the author mentioned the account, and a reply to the account's own post (a thread), go through.
+async fn replies_and_quotes_x_no_longer_allows_are_named_and_never_retried(b: Backend) {
+    let (w, key, on_default, on_coffee) = two_apps(b).await;
+    let base = w.app.base.clone();
+    let plain = post(&base, &key, &on_coffee, "No mention here").await.json()["data"]["x_post_id"].clone();
+    let plain = plain.as_str().unwrap();
+    let reply = |text: &str, to: &str| json!({ "account_id": on_default, "text": text, "reply_to_post_id": to });
+    let quote = |text: &str, of: &str| json!({ "account_id": on_default, "text": text, "quote_post_id": of });
+
+    for wording in [ReplyRefusal::NotAuthorizedForResource, ReplyRefusal::NotEngaged] {
+        w.x.update_switches(|s| s.reply_refusal = wording);
+        let before = w.x.requests().len();
+        let r = api(&base, "POST", "/v1/posts", &key, Some(reply(&format!("hi {wording:?}"), plain))).await;
+        assert_eq!((r.status, error_code(&r)), (403, "x_reply_not_allowed".to_owned()), "{wording:?}: {}", r.body);
+        assert_eq!(w.x.requests().len() - before, 1, "not retried");
+    }
+    let r = api(&base, "POST", "/v1/posts", &key, Some(quote("look", plain))).await;
+    assert_eq!((r.status, error_code(&r)), (403, "x_quote_not_allowed".to_owned()), "{}", r.body);
+    // The same refusals when X gives them for reasons the fake does not model.
+    for (refusal, code) in
+        [(Refusal::ReplyNotAllowed, "x_reply_not_allowed"), (Refusal::QuoteNotAllowed, "x_quote_not_allowed")]
+    {
+        w.x.update_switches(|s| s.tweets_refusal = refusal);
+        let body = if refusal == Refusal::ReplyNotAllowed { reply("forced", plain) } else { quote("forced", plain) };
+        let r = api(&base, "POST", "/v1/posts", &key, Some(body)).await;
+        assert_eq!((r.status, error_code(&r)), (403, code.to_owned()), "{refusal:?}: {}", r.body);
+    }
+    w.x.update_switches(|s| s.tweets_refusal = Refusal::None);
+    assert_eq!(account(&base, &key, &on_default).await["status"], "active");
+    assert_eq!(w.x.counters().refreshes, 0);
+
+    // Allowed: a reply where the author mentioned the account, and one to the account's own post.
+    let mention = post(&base, &key, &on_coffee, "Thanks @XDevelopers").await.json()["data"]["x_post_id"].clone();
+    let r = api(&base, "POST", "/v1/posts", &key, Some(reply("You're welcome", mention.as_str().unwrap()))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let own = r.json()["data"]["x_post_id"].clone();
+    let r = api(&base, "POST", "/v1/posts", &key, Some(reply("And a thread", own.as_str().unwrap()))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
 }

@@ -11,9 +11,11 @@ use secrecy::{ExposeSecret as _, SecretString};
 use crate::domain::{ClientId, ClientSecret, TestResult};
 
 mod posts;
+mod refusals;
 mod token_http;
 
 pub use posts::*;
+pub use refusals::{AccountRefusal, ContentRefusal};
 use token_http::{StatusFirst, tokens_from};
 
 /// How long Perch waits for X before saying it could not be reached (connecting included). A
@@ -191,6 +193,8 @@ pub enum ApiError {
     Unauthorized,
     /// 403: the token lacks a scope, or the app may not call this (X's `detail`, clipped).
     Forbidden(String),
+    /// The app or its developer account: credits spent, a usage cap, enrolment.
+    Account(AccountRefusal),
     /// 429.
     RateLimited,
     /// X could not be asked, or answered something unexpected.
@@ -335,14 +339,18 @@ impl XClient {
         let response = sent.map_err(|e| ApiError::Unreachable(describe_send_error(&e)))?;
         let status = response.status().as_u16();
         let body = read_limited(response).await.map_err(ApiError::Unreachable)?;
+        let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        if let Some(refusal) = AccountRefusal::of(status, json.as_ref()) {
+            return Err(ApiError::Account(refusal));
+        }
         match status {
             200 => serde_json::from_slice::<Answer>(&body)
                 .map(|a| a.data.printable())
                 .map_err(|_| ApiError::Unreachable("X answered users/me with something that is not a user".to_owned())),
             401 => Err(ApiError::Unauthorized),
             403 => {
-                let detail = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
+                let detail = json
+                    .as_ref()
                     .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(clip))
                     .unwrap_or_else(|| "Forbidden".to_owned());
                 Err(ApiError::Forbidden(detail))

@@ -55,11 +55,17 @@ impl RateLimited {
 pub enum PostError {
     /// 401: the access token is expired, revoked or unknown.
     Unauthorized,
-    /// 403 with X's `detail`: a missing scope ("Forbidden"), a refused write, duplicate content.
+    /// 403 with X's `detail`, none of the refusals named below: a missing scope ("Forbidden"),
+    /// a write X does not permit.
     Forbidden(String),
-    /// 403 `client-not-enrolled`: the app is not attached to a Project or lacks the access level.
-    ClientNotEnrolled,
-    /// 429.
+    /// The app or its developer account: credits spent, a usage cap, enrolment.
+    Account(AccountRefusal),
+    /// What the post does: a reply or a quote X no longer allows, duplicate content (X's
+    /// `detail` with it).
+    Content(ContentRefusal, String),
+    /// 400 "Your media IDs are invalid.", with the ids X named.
+    MediaInvalid(Vec<String>),
+    /// 429 of a rate-limit window or a 24-hour cap.
     RateLimited(RateLimited),
     /// 400: X refused the request itself (its `detail`).
     Invalid(String),
@@ -94,6 +100,9 @@ impl XClient {
         let body = read_limited(response).await.map_err(PostError::Unreachable)?;
         let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
         let detail = || json.as_ref().and_then(|v| v.get("detail").and_then(|d| d.as_str())).map(clip_long);
+        if let Some(refusal) = AccountRefusal::of(status, json.as_ref()) {
+            return Err(PostError::Account(refusal));
+        }
         match status {
             201 | 200 => json
                 .as_ref()
@@ -106,18 +115,19 @@ impl XClient {
                 }),
             401 => Err(PostError::Unauthorized),
             403 => {
-                let enrolment =
-                    json.as_ref().and_then(|v| v.get("reason")).and_then(|r| r.as_str()) == Some("client-not-enrolled");
-                if enrolment {
-                    Err(PostError::ClientNotEnrolled)
-                } else {
-                    Err(PostError::Forbidden(detail().unwrap_or_else(|| "Forbidden".to_owned())))
+                let detail = detail().unwrap_or_else(|| "Forbidden".to_owned());
+                match ContentRefusal::of(&detail, tweet.reply.is_some(), tweet.quote_tweet_id.is_some()) {
+                    Some(refusal) => Err(PostError::Content(refusal, detail)),
+                    None => Err(PostError::Forbidden(detail)),
                 }
             }
             429 => {
                 Err(PostError::RateLimited(limited.unwrap_or(RateLimited { kind: LimitKind::Window, reset_at: None })))
             }
             400 if json.is_some() => {
+                if let Some(ids) = super::refusals::invalid_media_ids(json.as_ref()) {
+                    return Err(PostError::MediaInvalid(ids));
+                }
                 // X's invalid-request body names the problem in its first error's message.
                 let first =
                     json.as_ref().and_then(|v| v.pointer("/errors/0/message")).and_then(|m| m.as_str()).map(clip_long);

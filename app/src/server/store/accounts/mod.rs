@@ -65,7 +65,7 @@ use app_applies_column;
 const VIEW_COLUMNS: &str = concat!(
     "a.id, a.brand_id, a.x_user_id, a.username, a.name, a.profile_image_url, a.credential_generation, \
      a.client_id_preview, a.scopes, a.status, a.status_reason, a.status_at, a.connected_at, a.updated_at, \
-     c.generation as current_generation, ",
+     c.generation as current_generation, c.credits_depleted_at as app_credits_depleted_at, ",
     app_applies_column!()
 );
 
@@ -95,6 +95,8 @@ struct ViewRow {
     connected_at: i64,
     updated_at: i64,
     current_generation: Option<i64>,
+    /// When X said the credits of the account's app were spent (still so), from the credentials.
+    app_credits_depleted_at: Option<i64>,
     app_applies: i64,
 }
 
@@ -150,6 +152,7 @@ impl ViewRow {
             scopes,
             needs_reconnection,
             will_need_reconnection,
+            app_credits_depleted_at: self.app_credits_depleted_at,
         }
     }
 }

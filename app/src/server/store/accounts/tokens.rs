@@ -59,6 +59,10 @@ pub struct Usable {
     pub username: String,
     pub access_token: SecretString,
     pub scopes: Vec<String>,
+    /// The credentials that issued the tokens, and whether X last said their developer
+    /// account's credits were spent.
+    pub credential_id: String,
+    pub credits_depleted: bool,
 }
 
 impl std::fmt::Debug for Usable {
@@ -102,6 +106,8 @@ struct TokenRow {
     /// The generation of the credentials that issued the tokens, as saved now; `None` once that
     /// record was replaced or removed.
     current_generation: Option<i64>,
+    /// 1 when X last answered a call through these credentials with 402, else 0.
+    credits_depleted: i64,
     /// 1 when any saved credentials apply to the account's card, else 0.
     app_applies: i64,
 }
@@ -113,7 +119,8 @@ async fn load_tokens(db: &Db, org_id: &OrgId, account_id: &str) -> Result<Option
             "select a.x_user_id, a.username, a.credential_id, a.credential_generation, a.access_token_enc, \
              a.refresh_token_enc, a.access_expires_at, a.scopes, a.status, a.status_reason, \
              cast(case when a.refresh_lease_until is not null and a.refresh_lease_until >= {clock} then 1 else 0 end as bigint) as lease_held, \
-             a.refresh_sent_at, c.generation as current_generation, ",
+             a.refresh_sent_at, c.generation as current_generation, \
+             cast(case when c.credits_depleted_at is not null then 1 else 0 end as bigint) as credits_depleted, ",
             app_applies_column!(),
             " from {from} where a.org_id = $1 and a.id = $2"
         ),
@@ -136,6 +143,8 @@ impl TokenRow {
             username: self.username.clone(),
             access_token: access,
             scopes: split_scopes(&self.scopes),
+            credential_id: self.credential_id.clone(),
+            credits_depleted: self.credits_depleted != 0,
         })
     }
 
@@ -396,6 +405,8 @@ async fn store_refreshed(
         username: row.username.clone(),
         access_token: tokens.access_token,
         scopes: tokens.scopes,
+        credential_id: row.credential_id.clone(),
+        credits_depleted: row.credits_depleted != 0,
     }))
 }
 
@@ -415,6 +426,24 @@ pub struct Used {
     pub username: String,
     /// The scopes of the token the call was made with.
     pub scopes: Vec<String>,
+    /// The credentials (the X app) the call went through, and whether X had said their
+    /// developer account's credits were spent before this call.
+    pub credential_id: String,
+    pub credits_depleted: bool,
+}
+
+impl Used {
+    /// Records what this call said about the app's credits (X's 402, or an answer that is not),
+    /// when it changes what is recorded: one write when the state flips, none otherwise. A
+    /// failure to write it is logged: the call's own outcome stands.
+    pub async fn note_credits(&self, pool: &sqlx::AnyPool, org_id: &OrgId, depleted: bool) {
+        if depleted == self.credits_depleted {
+            return;
+        }
+        if let Err(e) = credentials::note_credits(pool, org_id, &self.credential_id, depleted).await {
+            tracing::error!(org_id = %org_id, credential_id = %self.credential_id, error = %e, "recording the app's credits failed");
+        }
+    }
 }
 
 /// Makes one call to X for `account_id` with a usable token ([`usable`]): after a 401 the call is
@@ -440,8 +469,14 @@ where
         let u = usable(state, org_id, account_id, refused.as_ref()).await?;
         match call(u.access_token.clone()).await {
             Attempt::Done(outcome) => {
-                let used =
-                    Used { account_id: u.account_id, x_user_id: u.x_user_id, username: u.username, scopes: u.scopes };
+                let used = Used {
+                    account_id: u.account_id,
+                    x_user_id: u.x_user_id,
+                    username: u.username,
+                    scopes: u.scopes,
+                    credential_id: u.credential_id,
+                    credits_depleted: u.credits_depleted,
+                };
                 return Ok((outcome, used));
             }
             Attempt::Unauthorized if refused.is_none() => refused = Some(u.access_token),
