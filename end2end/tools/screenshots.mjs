@@ -102,6 +102,17 @@ for (const [label, viewport] of [['laptop', { width: 1280, height: 800 }], ['pho
     await page.waitForURL(/\/i\/oauth2\/authorize/);
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.waitForURL(/connect=/); await hydrated(); await shot('accounts-cancelled');
+    // The default app's developer account runs out of X credits: Check meets X's 402.
+    const switches = (body) => fetch(`${fakeX}/_fake/switches`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    await switches({ out_of_credits: [app.client_id] });
+    await page.getByRole('button', { name: 'Check @XDevelopers' }).first().click();
+    await page.waitForURL(/check=/); await hydrated(); await shot('accounts-credits-depleted');
+    await page.goto(`${base}/settings/twitter`); await hydrated(); await shot('twitter-credits-depleted');
+    await page.locator('#trouble-title').click(); await page.locator('#costs-title').click();
+    await shot('twitter-troubleshooting');
+    await switches({ out_of_credits: [] });
     const rotated = await (await fetch(`${fakeX}/_fake/apps/${app.client_id}/rotate`, { method: 'POST' })).json();
     await page.goto(`${base}/settings/twitter?edit=default#default-credentials`); await hydrated();
     await page.getByLabel('OAuth 2.0 Client ID').fill(app.client_id);
