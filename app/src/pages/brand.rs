@@ -14,7 +14,7 @@ pub fn BrandPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let rename = ServerAction::<RenameBrand>::new();
-    let brand = Resource::new(move || (id(), rename.version().get()), |(id, _)| get_brand(id));
+    let brand = Resource::new(id, get_brand);
 
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -37,7 +37,6 @@ fn BrandDetail(brand: BrandView, rename: ServerAction<RenameBrand>) -> impl Into
     let delete_error = action_error(delete);
     let query = use_query_map();
     let confirming = move || query.read().get("confirm").as_deref() == Some("delete");
-    let renamed = move || matches!(rename.value().get(), Some(Ok(())));
     let BrandView { id, name, created_at, updated_at } = brand;
     let title = name.clone();
 
@@ -76,7 +75,6 @@ fn BrandDetail(brand: BrandView, rename: ServerAction<RenameBrand>) -> impl Into
                                     <Submit label="Save name"/>
                                 </div>
                             </ActionForm>
-                            {move || renamed().then(|| view! { <div class="banner banner-success" role="status">"Name saved."</div> })}
                         </section>
                         <section class="card card-danger" aria-labelledby="delete">
                             <h2 id="delete">"Delete brand"</h2>

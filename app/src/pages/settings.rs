@@ -25,13 +25,8 @@ pub fn SettingsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let change_password = ServerAction::<ChangePassword>::new();
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
-    let query = use_query_map();
     let error = action_error(rename);
-    let settings = Resource::new(
-        move || (rename.version().get(), remove.version().get(), query.read().get("done")),
-        |_| get_org_settings(),
-    );
-    let renamed = move || matches!(rename.value().get(), Some(Ok(())));
+    let settings = Resource::new(|| (), |_| get_org_settings());
 
     view! {
         <Title text="Settings"/>
@@ -62,7 +57,6 @@ pub fn SettingsPage() -> impl IntoView {
                                     </div>
                                 </ActionForm>
                             })}
-                            {move || renamed().then(|| view! { <div class="banner banner-success" role="status">"Organization renamed."</div> })}
                         </section>
                         <Members members=s.members me=me.clone() remove=remove/>
                         {me.map(|v| view! { <Account viewer=v change_password=change_password sign_out_everywhere=sign_out_everywhere/> })}

@@ -28,10 +28,7 @@ pub async fn check(state: &AppState, actor: &Actor, account_id: &AccountId) -> R
     .await;
     // X's 402 marks the app's credits spent; an answer with the profile clears the mark.
     if let Ok((answer, used)) = &asked {
-        let depleted = matches!(answer, Err(ApiError::Account(AccountRefusal::CreditsDepleted)));
-        if depleted || answer.is_ok() {
-            used.note_credits(pool, org_id, depleted).await;
-        }
+        used.note_credits(pool, org_id, answer).await;
     }
     let result = match asked {
         Ok((Ok(user), _)) => {

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::server::infra::rate_limit::{self, Limit, Limited};
-use crate::server::infra::x_client::{AccountRefusal, ApiError, TokenError};
+use crate::server::infra::x_client::{AccountRefusal, ApiError, CreditsSignal, TokenError};
 use crate::server::services::actor::Actor;
 use crate::server::store::accounts::{self, Connection};
 use crate::server::store::credentials::AppSource;
@@ -281,8 +281,7 @@ async fn complete(state: &AppState, flow: Flow, cb: Callback, actor: &str) -> Re
     };
     let asked = state.x.users_me(&tokens.access_token).await;
     // X's 402 marks the app's credits spent (the account is never marked); an answer clears it.
-    let depleted = matches!(asked, Err(ApiError::Account(AccountRefusal::CreditsDepleted)));
-    if depleted || asked.is_ok() {
+    if let Some(depleted) = asked.credits_spent() {
         // Usually nothing to write: only a change of state is.
         let marked = credentials::note_credits(pool, org_id, &flow.credential_id, depleted).await;
         if let Err(e) = marked {

@@ -108,10 +108,7 @@ pub async fn create(state: &AppState, key: &KeyHolder, new: NewPost<'_>) -> Resu
         Err(UseError::Server(e)) => return Err(e.into()),
     };
     // X's 402 marks the app's credits spent; a post that went through clears the mark.
-    let depleted = matches!(answer, Err(PostError::Account(AccountRefusal::CreditsDepleted)));
-    if depleted || answer.is_ok() {
-        used.note_credits(state.db.pool(), org_id, depleted).await;
-    }
+    used.note_credits(state.db.pool(), org_id, &answer).await;
     let created = match answer {
         Ok(created) => created,
         Err(refusal) => return Err(refused(refusal, &used.scopes, now())),
@@ -197,7 +194,7 @@ fn refused(refusal: PostError, granted: &[String], t: i64) -> Failure {
 
 /// A refusal about the X app or its developer account, as the error a client can act on. None
 /// of them is about the account: reconnecting it changes nothing, and it is never marked.
-pub fn account_refused(refusal: AccountRefusal, t: i64) -> Failure {
+fn account_refused(refusal: AccountRefusal, t: i64) -> Failure {
     match refusal {
         AccountRefusal::CreditsDepleted => AppError::new(
             ErrorCode::XCreditsDepleted,

@@ -15,7 +15,7 @@ mod refusals;
 mod token_http;
 
 pub use posts::*;
-pub use refusals::{AccountRefusal, ContentRefusal};
+pub use refusals::{AccountRefusal, ContentRefusal, CreditsSignal};
 use token_http::{StatusFirst, tokens_from};
 
 /// How long Perch waits for X before saying it could not be reached (connecting included). A

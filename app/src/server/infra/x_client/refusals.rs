@@ -48,6 +48,33 @@ impl AccountRefusal {
     }
 }
 
+/// What an answer says about the pay-per-use credits of the app it went through: spent (X's
+/// 402), not spent (X served the call), or nothing (any other refusal, or X not reached). The one
+/// reading of it for every door that keeps the app's mark (posting, Check, connecting).
+pub trait CreditsSignal {
+    fn credits_spent(&self) -> Option<bool>;
+}
+
+impl<T> CreditsSignal for Result<T, super::PostError> {
+    fn credits_spent(&self) -> Option<bool> {
+        match self {
+            Ok(_) => Some(false),
+            Err(super::PostError::Account(AccountRefusal::CreditsDepleted)) => Some(true),
+            Err(_) => None,
+        }
+    }
+}
+
+impl<T> CreditsSignal for Result<T, super::ApiError> {
+    fn credits_spent(&self) -> Option<bool> {
+        match self {
+            Ok(_) => Some(false),
+            Err(super::ApiError::Account(AccountRefusal::CreditsDepleted)) => Some(true),
+            Err(_) => None,
+        }
+    }
+}
+
 /// A 403 about what a post does rather than who sends it (docs/x-api.md, addendum 3): matched
 /// on X's `detail`, never on its `type` (one wording comes with `not-authorized-for-resource`,
 /// which is not a missing scope).

@@ -29,7 +29,7 @@ use crate::server::infra::db::{Db, SQLITE_BUSY_TIMEOUT};
 use crate::server::infra::error::ServerError;
 use crate::server::infra::ids::new_id;
 use crate::server::infra::vault::{Aad, KeyRing};
-use crate::server::infra::x_client::{TIMEOUT as X_TIMEOUT, TokenError, Tokens};
+use crate::server::infra::x_client::{CreditsSignal, TIMEOUT as X_TIMEOUT, TokenError, Tokens};
 use crate::server::store::credentials;
 
 /// An access token this close to its expiry is refreshed before use.
@@ -433,10 +433,11 @@ pub struct Used {
 }
 
 impl Used {
-    /// Records what this call said about the app's credits (X's 402, or an answer that is not),
-    /// when it changes what is recorded: one write when the state flips, none otherwise. A
-    /// failure to write it is logged: the call's own outcome stands.
-    pub async fn note_credits(&self, pool: &sqlx::AnyPool, org_id: &OrgId, depleted: bool) {
+    /// Records what this call's answer said about the app's credits (X's 402, or a call X
+    /// served), when it changes what is recorded: one write when the state flips, none
+    /// otherwise. A failure to write it is logged: the call's own outcome stands.
+    pub async fn note_credits(&self, pool: &sqlx::AnyPool, org_id: &OrgId, answer: &impl CreditsSignal) {
+        let Some(depleted) = answer.credits_spent() else { return };
         if depleted == self.credits_depleted {
             return;
         }
